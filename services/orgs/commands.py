@@ -1,0 +1,8 @@
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CreateOrg:
+    id: str
+    kind: str
+    name: str

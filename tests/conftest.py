@@ -1,0 +1,79 @@
+"""Shared fixtures: a migrated database (SQLite, or PostgreSQL via TEST_DATABASE_URL), the app,
+and the embedded broker. Tests create their own orgs with random ids, so they never collide."""
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from flask import Flask
+from flask.testing import FlaskClient
+
+from coordination.app import create_app
+from coordination.config import Settings
+from coordination.runtime import Runtime, runtime
+from events.broker import EmbeddedBroker
+from migrations import alembic_config
+
+pytest_plugins = ["tests.support.fixtures"]
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(4)}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL") or (
+        f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    )
+    command.upgrade(alembic_config(url), "head")
+    return url
+
+
+@pytest.fixture(scope="session")
+def key_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("keys")
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, key_dir: Path) -> Settings:
+    return Settings.from_env(
+        {
+            "DATABASE_URL": database_url,
+            "COORDINATION_ISSUER": "http://coordination.test",
+            "COORDINATION_SIGNING_KEY_FILE": str(key_dir / "signing-keys.json"),
+            "COORDINATION_DATA_KEY_FILE": str(key_dir / "data-key"),
+            "COORDINATION_AUDIT_KEY_FILE": str(key_dir / "audit-key"),
+            # Tests hammer the API from one client; the limiter has its own tests.
+            "COORDINATION_RATE_LIMIT_PER_S": "100000",
+            "COORDINATION_RATE_LIMIT_BURST": "100000",
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings) -> Flask:
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def rt(app: Flask) -> Runtime:
+    return runtime(app)
+
+
+@pytest.fixture(scope="session")
+def broker() -> Iterator[EmbeddedBroker]:
+    with EmbeddedBroker() as running:
+        yield running
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith("postgresql")

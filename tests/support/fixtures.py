@@ -1,0 +1,1 @@
+"""Fixtures shared across test folders live here as the features that need them land."""
