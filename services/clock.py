@@ -1,4 +1,4 @@
-"""Time, as a dependency the domain can be handed (tests pin it; production reads the wall clock)."""
+"""Time, as a dependency the domain can be handed (tests pin it; production reads the wall)."""
 
 from datetime import UTC, datetime
 from typing import Protocol

@@ -1,4 +1,4 @@
-"""What use cases announce: domain events recorded by aggregates, written to the outbox on commit."""
+"""What use cases announce: events recorded by aggregates, written to the outbox on commit."""
 
 import dataclasses
 import itertools
@@ -16,7 +16,7 @@ TOPIC_DEADLETTER = "coordination.deadletter"
 
 @dataclass(frozen=True, kw_only=True)
 class DomainEvent:
-    """A fact about one case. Subclasses set `type` and add fields; only ids and codes, never PII."""
+    """A fact about one case. Subclasses set `type` and add fields: ids and codes, never PII."""
 
     type: ClassVar[str]
     topic: ClassVar[str] = TOPIC_EVENTS

@@ -37,7 +37,8 @@ def test_openapi_file_is_served(client: FlaskClient) -> None:
 
 def test_docs_page_uses_only_local_assets(client: FlaskClient) -> None:
     page = client.get("/docs").get_data(as_text=True)
-    assert "http://" not in page and "https://" not in page
+    assert "http://" not in page
+    assert "https://" not in page
     for asset in ("/docs/assets/swagger-ui.css", "/docs/assets/swagger-ui-bundle.js"):
         assert asset in page
         response = client.get(asset)
