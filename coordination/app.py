@@ -3,6 +3,7 @@
 from flask import Flask
 
 from coordination.config import Settings
+from coordination import api
 from coordination.http import basics, body, errors, metrics, request_log
 from coordination.runtime import EXTENSION, Runtime
 from services.clock import Clock
@@ -19,4 +20,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     metrics.init_app(app)
     body.init_app(app)
     basics.init_app(app)
+    api.init_app(app)
     return app

@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from coordination.config import Settings
+from services.actor import SYSTEM, Actor
 from services.clock import Clock, SystemClock
 from services.db import make_engine, make_session_factory
 from services.unit_of_work import UnitOfWork
@@ -27,8 +28,8 @@ class Runtime:
         engine = make_engine(settings.database_url)
         return cls(settings, engine, make_session_factory(engine), clock or SystemClock())
 
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.session_factory, self.clock)
+    def uow(self, actor: Actor = SYSTEM, request_id: str = "") -> UnitOfWork:
+        return UnitOfWork(self.session_factory, self.clock, actor=actor, request_id=request_id)
 
 
 def runtime(app: Flask | None = None) -> Runtime:

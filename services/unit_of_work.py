@@ -5,6 +5,7 @@ from typing import Any, Self
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.actor import SYSTEM, Actor
 from services.clock import Clock, SystemClock
 from services.messages import Aggregate, DomainEvent, next_sequence
 from services.outbox.writer import outbox_row
@@ -13,9 +14,19 @@ from services.outbox.writer import outbox_row
 class UnitOfWork:
     session: Session
 
-    def __init__(self, session_factory: sessionmaker[Any], clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Any],
+        clock: Clock | None = None,
+        *,
+        actor: Actor = SYSTEM,
+        request_id: str = "",
+    ) -> None:
         self._session_factory = session_factory
         self.clock: Clock = clock or SystemClock()
+        # Stamped on every outbox row, so each event says who caused it and in which request.
+        self.actor = actor
+        self.request_id = request_id
         self._loose_events: list[tuple[int, DomainEvent]] = []
 
     def __enter__(self) -> Self:
@@ -39,7 +50,7 @@ class UnitOfWork:
     def commit(self) -> None:
         now = self.clock.now()
         for event in self._collect_events():
-            self.session.add(outbox_row(event, now))
+            self.session.add(outbox_row(event, now, self.actor, self.request_id))
         self.session.commit()
 
     def rollback(self) -> None:

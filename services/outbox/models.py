@@ -23,6 +23,10 @@ class OutboxMessage(Base):
     time: Mapped[datetime]
     data: Mapped[str] = mapped_column(Text)  # canonical JSON of the event data
     created_at: Mapped[datetime]
+    # Who caused the event and in which request: the audit trail's "who touched what, when".
+    actor_org: Mapped[str] = mapped_column(String(64), default="")
+    actor_client_id: Mapped[str] = mapped_column(String(64), default="")
+    request_id: Mapped[str] = mapped_column(String(64), default="")
     published_at: Mapped[datetime | None] = mapped_column(default=None)
     attempts: Mapped[int] = mapped_column(default=0)
 

@@ -3,6 +3,7 @@
 import json
 from datetime import datetime
 
+from services.actor import Actor
 from services.errors import InvalidInput
 from services.ids import new_id
 from services.messages import EVENT_TYPE_PREFIX, DomainEvent
@@ -11,7 +12,9 @@ from services.outbox.models import OutboxMessage
 MAX_EVENT_BYTES = 64 * 1024
 
 
-def outbox_row(event: DomainEvent, now: datetime) -> OutboxMessage:
+def outbox_row(
+    event: DomainEvent, now: datetime, actor: Actor, request_id: str = ""
+) -> OutboxMessage:
     data = json.dumps(event.data(), separators=(",", ":"), sort_keys=True, ensure_ascii=False)
     if len(data.encode()) > MAX_EVENT_BYTES:
         # Refused at write time so the change and its event fail together, never apart.
@@ -25,4 +28,7 @@ def outbox_row(event: DomainEvent, now: datetime) -> OutboxMessage:
         time=now,
         data=data,
         created_at=now,
+        actor_org=actor.org,
+        actor_client_id=actor.client_id,
+        request_id=request_id,
     )

@@ -1,0 +1,10 @@
+"""The `/v1` API: one blueprint that every domain's routes hang off, so one guard covers all."""
+
+from flask import Blueprint, Flask
+
+api = Blueprint("v1", __name__, url_prefix="/v1")
+
+
+def init_app(app: Flask) -> None:
+    # Each domain adds one import and one register line here.
+    app.register_blueprint(api)
