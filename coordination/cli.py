@@ -2,7 +2,8 @@
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import click
@@ -27,6 +28,16 @@ DEMO_ORGS = (
     ("platform-x", "platform", "Platform X"),
     ("seoul-gender-equality", "auditor", "Seoul Gender Equality Division"),
 )
+
+
+@contextmanager
+def open_runtime() -> Iterator[Runtime]:
+    """The database and settings for one command, released when it ends."""
+    runtime = Runtime.build(settings())
+    try:
+        yield runtime
+    finally:
+        runtime.engine.dispose()
 
 
 def settings() -> Settings:
@@ -88,15 +99,15 @@ def orgs() -> None:
 @domain_errors
 def orgs_create(org_id: str, kind: str, name: str) -> None:
     """Register an organisation."""
-    org = create_org(CreateOrg(org_id, kind, name), Runtime.build(settings()).uow())
+    with open_runtime() as runtime:
+        org = create_org(CreateOrg(org_id, kind, name), runtime.uow())
     echo_json({"id": org.id, "kind": org.kind, "name": org.name})
 
 
 @orgs.command("list")
 def orgs_list() -> None:
     """List the organisations."""
-    runtime = Runtime.build(settings())
-    with runtime.session_factory() as session:
+    with open_runtime() as runtime, runtime.session_factory() as session:
         echo_json([{"id": o.id, "kind": o.kind, "name": o.name} for o in list_orgs(session)])
 
 
@@ -104,7 +115,8 @@ def orgs_list() -> None:
 @domain_errors
 def demo() -> None:
     """Create the example organisations of the contract (again-safe)."""
-    echo_json(seed_demo(Runtime.build(settings())))
+    with open_runtime() as runtime:
+        echo_json(seed_demo(runtime))
 
 
 def seed_demo(runtime: Runtime) -> dict[str, Any]:
@@ -129,3 +141,7 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
     if "DATABASE_URL" not in os.environ:
         upgrade_database(config)
     run_server(config, host=host, port=port, workers=workers, threads=threads)
+
+
+if __name__ == "__main__":
+    main()

@@ -55,8 +55,10 @@ def settings(database_url: str, key_dir: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def app(settings: Settings) -> Flask:
-    return create_app(settings)
+def app(settings: Settings) -> Iterator[Flask]:
+    app = create_app(settings)
+    yield app
+    runtime(app).engine.dispose()
 
 
 @pytest.fixture

@@ -1,0 +1,77 @@
+"""A database that stops answering: 503 with Retry-After, nothing half-written, recovery alone."""
+
+import dataclasses
+from collections.abc import Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from coordination.app import create_app
+from coordination.config import Settings
+from coordination.runtime import runtime
+from services.orgs.commands import CreateOrg
+from services.orgs.handlers import create_org
+from services.orgs.models import Org
+from tests.conftest import is_postgres, unique
+from tests.support.tcp_proxy import TcpProxy
+
+
+@pytest.fixture
+def proxy(settings: Settings) -> Iterator[TcpProxy]:
+    if not is_postgres(settings.database_url):
+        pytest.skip("an outage of a networked database; SQLite is a local file")
+    parts = urlsplit(settings.database_url)
+    with TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432) as running:
+        yield running
+
+
+@pytest.fixture
+def proxied_app(settings: Settings, proxy: TcpProxy) -> Iterator[Flask]:
+    parts = urlsplit(settings.database_url)
+    netloc = (
+        f"{parts.username}@127.0.0.1:{proxy.port}" if parts.username else f"127.0.0.1:{proxy.port}"
+    )
+    url = urlunsplit(parts._replace(netloc=netloc))
+    app = create_app(dataclasses.replace(settings, database_url=url))
+
+    @app.post("/_write_for_test/<org_id>")
+    def write(org_id: str) -> tuple[dict[str, str], int]:
+        create_org(CreateOrg(org_id, "police", "Outage test"), runtime().uow())
+        return {"id": org_id}, 201
+
+    yield app
+    runtime(app).engine.dispose()
+
+
+def orgs_named(app: Flask, org_id: str) -> int:
+    with runtime(app).session_factory() as session:
+        return len(session.scalars(select(Org).where(Org.id == org_id)).all())
+
+
+def test_database_outage_answers_503_with_retry_after(proxied_app: Flask, proxy: TcpProxy) -> None:
+    client = proxied_app.test_client()
+    assert client.get("/readyz").status_code == 200
+    proxy.cut()
+    response = client.post(f"/_write_for_test/{unique('org')}")
+    assert response.status_code == 503
+    assert response.content_type == "application/problem+json"
+    assert response.headers["Retry-After"].isdigit()
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.content_type == "application/problem+json"
+
+
+def test_database_outage_writes_nothing_and_recovers_alone(
+    proxied_app: Flask, proxy: TcpProxy
+) -> None:
+    client = proxied_app.test_client()
+    org_id = unique("org")
+    proxy.cut()
+    assert client.post(f"/_write_for_test/{org_id}").status_code == 503
+    proxy.restore()
+    assert client.get("/readyz").status_code == 200
+    assert orgs_named(proxied_app, org_id) == 0
+    assert client.post(f"/_write_for_test/{org_id}").status_code == 201
+    assert orgs_named(proxied_app, org_id) == 1
