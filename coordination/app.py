@@ -2,8 +2,8 @@
 
 from flask import Flask
 
+from coordination import api, auth
 from coordination.config import Settings
-from coordination import api
 from coordination.http import basics, body, errors, metrics, request_log
 from coordination.runtime import EXTENSION, Runtime
 from services.clock import Clock
@@ -20,5 +20,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     metrics.init_app(app)
     body.init_app(app)
     basics.init_app(app)
+    auth.init_app(app)
     api.init_app(app)
     return app
+
+
+def serve_app() -> Flask:
+    """The app as a server worker runs it: settings from the environment, JSON logs to stderr."""
+    settings = Settings.from_env()
+    request_log.configure_logging(settings.log_level)
+    return create_app(settings)

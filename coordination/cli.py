@@ -133,14 +133,21 @@ def seed_demo(runtime: Runtime) -> dict[str, Any]:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
-def serve(host: str, port: int, workers: int, threads: int) -> None:
-    """Run the API under gunicorn (with the embedded broker when no Kafka is configured)."""
+@click.option(
+    "--server",
+    # The WSGI server; the default is chosen by measurement (README "Benchmarks").
+    type=click.Choice(["gthread", "sync", "granian"]),
+    default="gthread",
+    show_default=True,
+)
+def serve(host: str, port: int, workers: int, threads: int, server: str) -> None:
+    """Run the API under a WSGI server (with the embedded broker when no Kafka is configured)."""
     from coordination.serving import run_server
 
     config = settings()
     if "DATABASE_URL" not in os.environ:
         upgrade_database(config)
-    run_server(config, host=host, port=port, workers=workers, threads=threads)
+    run_server(config, host=host, port=port, workers=workers, threads=threads, server=server)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""workflow
+"""cases, victim identities, consents, idempotency keys
 
 Revision ID: 0003
 Revises: 0002

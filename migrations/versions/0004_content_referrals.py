@@ -1,13 +1,13 @@
-"""statistics
+"""content, sightings, referrals, referral updates, support services
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0004
+Revises: 0003
 """
 
 from collections.abc import Sequence
 
-revision: str = "0007"
-down_revision: str | None = "0006"
+revision: str = "0004"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,1 @@
+"""Per-org notification feeds, webhook subscriptions and their deliveries."""
