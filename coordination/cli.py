@@ -11,6 +11,7 @@ from alembic import command as alembic_command
 
 from coordination.config import ConfigError, Settings
 from coordination.runtime import Runtime
+from coordination.serving import DEFAULT_SERVER, SERVERS
 from migrations import alembic_config
 from services.errors import DomainError
 from services.orgs.commands import CreateOrg
@@ -136,8 +137,8 @@ def seed_demo(runtime: Runtime) -> dict[str, Any]:
 @click.option(
     "--server",
     # The WSGI server; the default is chosen by measurement (README "Benchmarks").
-    type=click.Choice(["gthread", "sync", "granian"]),
-    default="gthread",
+    type=click.Choice(SERVERS),
+    default=DEFAULT_SERVER,
     show_default=True,
 )
 def serve(host: str, port: int, workers: int, threads: int, server: str) -> None:

@@ -1,15 +1,29 @@
-"""`coordination serve`: the app under a production WSGI server, plus the embedded broker.
+"""`coordination serve`: the app under a production WSGI server, its background workers, and
+the embedded broker when no Kafka is configured.
 
 Three servers are supported, chosen by measurement (see README "Benchmarks" and `bench/run`):
-gunicorn with threaded workers (`gthread`, the default), gunicorn with one request per worker
-process (`sync`), and granian (a Rust HTTP server with a WSGI interface).
+gunicorn with threaded workers (`gthread`), gunicorn with one request per worker process
+(`sync`), and granian (a Rust HTTP server with a WSGI interface). `DEFAULT_SERVER` is the one
+the measurement chose.
+
+Background workers (the outbox relay, event consumers, ...) run next to the server in ONE
+separate process started with `spawn` (never forked from a server with threads and sockets),
+each in its own thread. A worker is a "module:function" in `BACKGROUND_WORKERS`; the function
+is called as `function(settings, stop)` and must return soon after `stop` (a threading.Event)
+is set. Workstreams add their workers to that list.
 """
 
 import importlib
+import multiprocessing
 import os
 import shutil
+import signal
+import sys
 import tempfile
+import threading
 from collections.abc import Callable
+from multiprocessing.process import BaseProcess
+from types import FrameType
 from typing import Any
 
 import click
@@ -19,15 +33,20 @@ from coordination.config import Settings
 from events.broker import EmbeddedBroker
 
 SERVERS = ("gthread", "sync", "granian")
+# Chosen by bench/run on this project's 2-core machine (README "Benchmarks").
 DEFAULT_SERVER = "gthread"
 # "module:function": a factory that each worker process calls once to build its app.
-APP_FACTORY = "coordination.app:create_app"
+APP_FACTORY = "coordination.app:serve_app"
+
+# "module:function(settings: Settings, stop: threading.Event) -> None", run by `serve` in its
+# background process until it exits. Add yours here (one line each).
+BACKGROUND_WORKERS: list[str] = []
 
 
-def load_factory(target: str) -> Callable[[], Any]:
+def load_target(target: str) -> Callable[..., Any]:
     module, _, name = target.partition(":")
-    factory: Callable[[], Any] = getattr(importlib.import_module(module), name)
-    return factory
+    found: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    return found
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -42,7 +61,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Any:
         # Each worker builds its own app after the fork, so no database connection is shared.
-        return load_factory(self.app_factory)()
+        return load_target(self.app_factory)()
 
 
 def _serve_gunicorn(
@@ -79,6 +98,50 @@ def _serve_granian(app_factory: str, *, host: str, port: int, workers: int, thre
     ).serve()
 
 
+def run_background_workers(targets: list[str]) -> None:
+    """The background process: every worker in a thread until SIGTERM/SIGINT, then join them."""
+    from coordination.http.request_log import configure_logging
+
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    threads = [
+        threading.Thread(target=load_target(t), args=(settings, stop), name=t, daemon=True)
+        for t in targets
+    ]
+    for thread in threads:
+        thread.start()
+    stop.wait()
+    for thread in threads:
+        thread.join(timeout=10)
+
+
+def start_background(targets: list[str]) -> BaseProcess | None:
+    if not targets:
+        return None
+    process = multiprocessing.get_context("spawn").Process(
+        target=run_background_workers, args=(list(targets),), name="coordination-background"
+    )
+    process.start()
+    return process
+
+
+def stop_background(process: BaseProcess | None) -> None:
+    if process is None or not process.is_alive():
+        return
+    process.terminate()  # SIGTERM: the workers see `stop` and return
+    process.join(timeout=15)
+    if process.is_alive():
+        process.kill()
+        process.join()
+
+
 def run_server(
     settings: Settings,
     *,
@@ -88,7 +151,9 @@ def run_server(
     threads: int,
     server: str = DEFAULT_SERVER,
     app_factory: str = APP_FACTORY,
+    background: list[str] | None = None,
 ) -> None:
+    """Serve until stopped. BACKGROUND: worker targets (default `BACKGROUND_WORKERS`)."""
     if server not in SERVERS:
         raise click.ClickException(f"unknown server {server!r}: expected one of {SERVERS}")
     broker = None
@@ -98,12 +163,16 @@ def run_server(
         click.echo(f"embedded broker at {broker.bootstrap_servers} (memory only)", err=True)
     metrics_dir = tempfile.mkdtemp(prefix="coordination-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    background_process = None
     click.echo(
         f"serving on http://{host}:{port} with {server}, {workers} workers x {threads} threads"
         f" (docs at http://{host}:{port}/docs)",
         err=True,
     )
     try:
+        background_process = start_background(
+            BACKGROUND_WORKERS if background is None else background
+        )
         if server == "granian":
             _serve_granian(app_factory, host=host, port=port, workers=workers, threads=threads)
         else:
@@ -116,6 +185,8 @@ def run_server(
                 threaded=server == "gthread",
             )
     finally:
+        stop_background(background_process)
         shutil.rmtree(metrics_dir, ignore_errors=True)
         if broker is not None:
             broker.stop()
+        sys.stderr.flush()
