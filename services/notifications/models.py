@@ -1,5 +1,4 @@
-"""Notifications (one ordered feed per org), webhook subscriptions and deliveries, and the
-bookkeeping of the stream consumers (their Kafka offsets and the events they already applied).
+"""Notifications (one ordered feed per org), webhook subscriptions and their deliveries.
 
 Everything here is ids, codes and times: a notification says *that* something happened to a
 referral, never what a note said or who the victim is.
@@ -8,36 +7,12 @@ referral, never what a note said or who the victim is.
 import json
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.db import Base
 
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
-
-
-class ConsumerOffset(Base):
-    """Where a stream consumer stands in one partition, stored in the transaction of its effects,
-    so a crash can neither skip nor repeat an effect."""
-
-    __tablename__ = "consumer_offsets"
-
-    consumer: Mapped[str] = mapped_column(String(64), primary_key=True)
-    topic: Mapped[str] = mapped_column(String(128), primary_key=True)
-    partition: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    next_offset: Mapped[int] = mapped_column(BigInteger)
-    # The broker's id of the topic the offset belongs to: a recreated topic starts from 0 again.
-    topic_id: Mapped[str] = mapped_column(String(64), default="")
-
-
-class ProcessedEvent(Base):
-    """An event a consumer has applied: the record that makes a replay change nothing."""
-
-    __tablename__ = "processed_events"
-
-    consumer: Mapped[str] = mapped_column(String(64), primary_key=True)
-    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    processed_at: Mapped[datetime]
 
 
 class NotificationFeed(Base):

@@ -1,7 +1,8 @@
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from services.notifications.models import NotificationFeed, ProcessedEvent, Subscription
+from services.consumers.models import ProcessedEvent
+from services.notifications.models import NotificationFeed, Subscription
 
 
 def get_subscription(session: Session, org: str, subscription_id: str) -> Subscription | None:
