@@ -11,6 +11,8 @@ showing one victim's identity under another case.
 """
 
 import base64
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -94,6 +96,14 @@ class MasterKeyRing:
         keys = {key_id: base64.b64encode(key).decode() for key_id, key in self._keys.items()}
         return json.dumps({"format": FILE_FORMAT, "current": self.current_id, "keys": keys})
 
+    def derive(self, label: str) -> bytes:
+        """A secret for another use (signing pagination cursors), derived from the current key.
+
+        HMAC-SHA256 as a PRF, keyed by the master key: the label separates the uses, and the
+        master key itself never leaves this object.
+        """
+        return hmac.new(self._keys[self.current_id], label.encode(), hashlib.sha256).digest()
+
     def new_data_key(self, owner: str) -> tuple[bytes, WrappedKey]:
         """A fresh data key for `owner` (a case id), and its wrapped form to store."""
         data_key = AESGCM.generate_key(bit_length=256)
@@ -125,7 +135,9 @@ def seal(data_key: bytes, plaintext: bytes, owner: str, purpose: str) -> bytes:
 
 def open_sealed(data_key: bytes, blob: bytes, owner: str, purpose: str) -> bytes:
     try:
-        return AESGCM(data_key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], _aad(purpose, owner))
+        return AESGCM(data_key).decrypt(
+            blob[:NONCE_BYTES], blob[NONCE_BYTES:], _aad(purpose, owner)
+        )
     except InvalidTag:
         raise KeyUnavailable("the ciphertext does not belong here") from None
 

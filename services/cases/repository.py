@@ -1,4 +1,4 @@
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,7 @@ def next_reference(session: Session, year: int) -> str:
     """
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     table = CaseReferenceSequence.__table__
+    assert isinstance(table, Table)
     stmt = (
         insert(table)
         .values(year=year, last_value=1)
