@@ -48,6 +48,9 @@ class ContentItem(Base, Aggregate):
     registered_by_org: Mapped[str] = mapped_column(String(64), ForeignKey("orgs.id"))
     registered_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # When a takedown was last asked for, and when the item was last taken down: the statistics'
+    # "time from takedown request to removal" is the difference.
+    takedown_requested_at: Mapped[datetime | None] = mapped_column(default=None)
     removed_at: Mapped[datetime | None] = mapped_column(default=None)
     version: Mapped[int] = mapped_column(Integer)
 
@@ -163,16 +166,20 @@ class ContentItem(Base, Aggregate):
         return sighting
 
     def takedown_requested(self, now: datetime) -> None:
+        """A takedown referral naming the item went out."""
         if self.status in ("online", "reappeared"):
             self.status = "takedown_requested"
+            self.takedown_requested_at = now
             self.updated_at = now
 
-    def removed(self, *, owner_org: str, referral_id: str | None, now: datetime) -> None:
+    def removed(self, *, owner_org: str, referral_id: str | None, now: datetime) -> bool:
+        """Taken down (a takedown's receiver reported `removed`). False if it already was."""
         if self.status == "removed":
-            return
+            return False
         self.status = "removed"
         self.removed_at = now
         self.updated_at = now
+        requested = self.takedown_requested_at
         self.record(
             ContentRemoved(
                 subject=self.id,
@@ -181,8 +188,14 @@ class ContentItem(Base, Aggregate):
                 content_id=self.id,
                 involves_minor=self.involves_minor,
                 referral_id=referral_id,
+                takedown_requested_at=requested,
+                removed_at=now,
+                seconds_to_removal=(
+                    int((now - requested).total_seconds()) if requested is not None else None
+                ),
             )
         )
+        return True
 
 
 class Sighting(Base):
@@ -221,9 +234,7 @@ def check_hashes(kind: str, sha256: str, pdq: str | None, pdq_quality: int | Non
     if pdq is not None and not PDQ.match(pdq):
         errors["pdq"] = ["64 hex characters"]
     if (pdq is None) != (pdq_quality is None):
-        errors["pdq_quality" if pdq is not None else "pdq"] = [
-            "pdq and pdq_quality go together"
-        ]
+        errors["pdq_quality" if pdq is not None else "pdq"] = ["pdq and pdq_quality go together"]
     if pdq_quality is not None and not 0 <= pdq_quality <= 100:
         errors["pdq_quality"] = ["0 to 100"]
     if kind == "image" and pdq is None:

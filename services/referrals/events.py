@@ -51,3 +51,12 @@ class ReferralUpdateAdded(ReferralEvent):
     update_id: str
     author_org: str
     moved_to: str | None = None  # the status this update moved to, if it moved it
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReferralOverdue(ReferralEvent):
+    """The referral passed its `due_at` unfinished (issue 7). Announced once, by the sweeper."""
+
+    type: ClassVar[str] = "referral.overdue"
+    due_at: datetime
+    overdue_at: datetime

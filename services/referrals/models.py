@@ -212,26 +212,23 @@ class Referral(Base, Aggregate):
             referral._send(now, due_hours)
         return referral
 
-    def post_update(
+    def check_update(
         self,
         *,
-        update_id: str,
         by_org: str,
         status: str | None,
         business_status: str | None,
         note: str | None,
         reason: str | None,
-        occurred_at: datetime,
-        due_hours: int | None,
-        now: datetime,
-    ) -> "ReferralUpdate":
-        """Append one update; when it carries a status it must be a move of the poster's side.
-
-        Checks everything before changing anything, so a refused update leaves no trace.
-        """
+    ) -> str:
+        """Refuses an update this side may not post now, changing nothing; gives the side."""
         side = self.side_of(by_org)
         if side is None:  # pragma: no cover - the policy hides the referral before this
             raise Conflict("only the sender or the receiver may update a referral")
+        if status is not None and status not in STATUSES:
+            raise InvalidInput(
+                "unknown status", errors={"status": [f"one of {', '.join(STATUSES)}"]}
+            )
         if self.is_final:
             raise Conflict(f"the referral is {self.status}, which is final; refer anew instead")
         if status is not None:
@@ -250,21 +247,46 @@ class Referral(Base, Aggregate):
                 errors={"reason": ["only with status rejected or failed"]},
             )
         if business_status is not None:
-            if side != RECEIVER:
-                raise Conflict("only the receiver reports a business status")
-            if (status or self.status) not in WORKING_STATUSES:
-                raise Conflict("a business status is reported once the referral is accepted")
             if not BUSINESS_STATUS.match(business_status):
                 raise InvalidInput(
                     "the business status is not a code",
                     errors={"business_status": ["lowercase letters, digits and _"]},
                 )
+            if side != RECEIVER:
+                raise Conflict("only the receiver reports a business status")
+            if (status or self.status) not in WORKING_STATUSES:
+                raise Conflict("a business status is reported once the referral is accepted")
         if status is None and business_status is None and not note:
             raise InvalidInput(
                 "an update needs a status, a business status or a note",
-                errors={"_schema": ["give status, business_status or note"]},
+                errors={"status": ["give status, business_status or note"]},
             )
+        return side
 
+    def post_update(
+        self,
+        *,
+        update_id: str,
+        by_org: str,
+        status: str | None,
+        business_status: str | None,
+        note: str | None,
+        reason: str | None,
+        occurred_at: datetime,
+        due_hours: int | None,
+        now: datetime,
+    ) -> "ReferralUpdate":
+        """Append one update; when it carries a status it must be a move of the poster's side.
+
+        Checks everything before changing anything, so a refused update leaves no trace.
+        """
+        side = self.check_update(
+            by_org=by_org,
+            status=status,
+            business_status=business_status,
+            note=note,
+            reason=reason,
+        )
         previous = self.status
         self.last_update_seq += 1
         update = ReferralUpdate(
