@@ -7,4 +7,5 @@ api = Blueprint("v1", __name__, url_prefix="/v1")
 
 def init_app(app: Flask) -> None:
     # Each domain adds one import and one register line here.
+    from coordination.api.stats import routes as stats_routes  # noqa: F401
     app.register_blueprint(api)
