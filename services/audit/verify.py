@@ -1,0 +1,218 @@
+"""Checking a whole log, from an export or from the database, the way an auditor would.
+
+Given the entries (from some start index on), the perfect-subtree hashes covering the entries
+before the start (none when it is 0), the signed checkpoints and the log's verifier key, it
+
+- recomputes every leaf (RFC 8785 canonical JSON of the entry) and compares its hash with the
+  recorded one, and checks the indexes run without a gap;
+- recomputes the root at every checkpoint size and compares it with the signed root;
+- checks every checkpoint's log signature and every cosignature on it;
+- checks the consistency proof between consecutive checkpoints;
+
+and stops at the first failure, naming the first entry index that is wrong (or the first index
+of the range a checkpoint disagrees with). It needs no network and no database.
+"""
+
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.audit.merkle import CompactRange, ProofError, verify_consistency
+from services.audit.models import LEAF_FIELDS, compute_leaf_hash, entry_document
+from services.audit.note import (
+    Checkpoint,
+    CosignatureVerifier,
+    Ed25519Verifier,
+    NoteError,
+    NoteSignature,
+    open_note,
+    verify_cosignature,
+)
+
+
+@dataclass(frozen=True)
+class SignedCheckpoint:
+    """A checkpoint as exported: the note (log signature and cosignature lines), the
+    cosigners' verifier keys, and the consistency proof from the previous exported checkpoint."""
+
+    note: str
+    witness_keys: Sequence[str] = ()
+    consistency_proof: Sequence[bytes] = ()
+
+
+class LogVerificationError(Exception):
+    """The log does not verify; `index` is the first entry index found wrong, if any."""
+
+    def __init__(self, message: str, index: int | None = None) -> None:
+        super().__init__(message)
+        self.index = index
+
+
+@dataclass
+class VerifyResult:
+    entries: int = 0
+    checkpoints: int = 0
+    cosignatures: int = 0
+    first_index: int = 0
+    tree_size: int = 0
+    root_hash: bytes = b""
+    witnesses: set[str] = field(default_factory=set)
+    unsigned_tail: int = 0  # entries after the last checkpoint (not yet signed)
+    witnessed_size: int = 0  # the largest checkpoint a (trusted) witness cosigned
+
+
+@dataclass(frozen=True)
+class _Head:
+    checkpoint: Checkpoint
+    proof: Sequence[bytes]
+
+
+def verify_log(
+    entries: Iterable[dict[str, Any]],
+    checkpoints: Sequence[SignedCheckpoint],
+    log_key: str,
+    *,
+    start: int = 0,
+    border: Sequence[bytes] = (),
+    trusted_witnesses: Sequence[str] | None = None,
+) -> VerifyResult:
+    """Verify a log; raises `LogVerificationError` at the first problem."""
+    result = VerifyResult(first_index=start)
+    verifier = _log_verifier(log_key)
+    heads = _check_checkpoints(checkpoints, verifier, trusted_witnesses, result)
+    _check_chain(heads)
+    result.checkpoints = len(heads)
+    pending = [head.checkpoint for head in heads if head.checkpoint.size > start]
+    at_start = [head.checkpoint for head in heads if head.checkpoint.size == start]
+    try:
+        compact = CompactRange(start, border)
+    except ValueError as error:
+        raise LogVerificationError(f"bad range hashes at index {start}: {error}", start) from None
+    if at_start and start and compact.root() != at_start[0].root_hash:
+        raise LogVerificationError(
+            f"the hashes before index {start} do not match checkpoint {start}", start
+        )
+    last_checked = start
+    for entry in entries:
+        index = compact.size
+        found = entry.get("index")
+        if found != index:
+            if isinstance(found, int) and found > index:
+                raise LogVerificationError(f"entry {index} is missing", index)
+            raise LogVerificationError(f"entry {index}: found index {found!r} in its place", index)
+        compact.append(_leaf_hash_of(entry, index))
+        result.entries += 1
+        while pending and pending[0].size == compact.size:
+            if compact.root() != pending[0].root_hash:
+                raise LogVerificationError(
+                    f"entries {last_checked} to {compact.size - 1} do not match the root signed"
+                    f" in checkpoint {compact.size}",
+                    last_checked,
+                )
+            last_checked = pending.pop(0).size
+    if pending:
+        raise LogVerificationError(
+            f"entry {compact.size} is missing: checkpoint {pending[0].size} covers it",
+            compact.size,
+        )
+    result.tree_size = compact.size
+    result.root_hash = compact.root()
+    result.unsigned_tail = compact.size - last_checked if heads else compact.size
+    return result
+
+
+def _log_verifier(log_key: str) -> Ed25519Verifier:
+    try:
+        return Ed25519Verifier.from_verifier_key(log_key.strip())
+    except (NoteError, ValueError) as error:
+        raise LogVerificationError(f"bad log verifier key: {error}") from None
+
+
+def _leaf_hash_of(entry: dict[str, Any], index: int) -> bytes:
+    try:
+        document = entry_document(**{name: entry[name] for name in LEAF_FIELDS})
+        recomputed = compute_leaf_hash(document)
+    except (KeyError, TypeError, ValueError) as error:
+        raise LogVerificationError(f"entry {index} is malformed: {error}", index) from None
+    if entry.get("leaf_hash") != recomputed:
+        raise LogVerificationError(f"entry {index} does not match its leaf hash", index)
+    return bytes.fromhex(recomputed)
+
+
+def _check_checkpoints(
+    checkpoints: Sequence[SignedCheckpoint],
+    verifier: Ed25519Verifier,
+    trusted_witnesses: Sequence[str] | None,
+    result: VerifyResult,
+) -> list[_Head]:
+    heads: list[_Head] = []
+    trusted = set(trusted_witnesses or ())
+    for exported in checkpoints:
+        try:
+            body, _ = open_note(exported.note, [verifier])
+            checkpoint = Checkpoint.from_note_body(body)
+        except NoteError as error:
+            raise LogVerificationError(f"a checkpoint does not verify: {error}") from None
+        if checkpoint.origin != verifier.name:
+            raise LogVerificationError(f"checkpoint {checkpoint.size} names another origin")
+        cosigned = _check_cosignatures(checkpoint, body, exported, verifier)
+        if cosigned & trusted or (cosigned and not trusted):
+            result.witnessed_size = max(result.witnessed_size, checkpoint.size)
+        result.cosignatures += len(cosigned)
+        result.witnesses |= cosigned
+        heads.append(_Head(checkpoint, exported.consistency_proof))
+    if trusted and not result.witnessed_size:
+        raise LogVerificationError("no checkpoint carries a cosignature from a trusted witness")
+    heads.sort(key=lambda head: head.checkpoint.size)
+    return heads
+
+
+def _check_cosignatures(
+    checkpoint: Checkpoint, body: str, exported: SignedCheckpoint, log: Ed25519Verifier
+) -> set[str]:
+    witnesses = {}
+    for key in exported.witness_keys:
+        try:
+            witness = CosignatureVerifier.from_verifier_key(key)
+        except (NoteError, ValueError) as error:
+            raise LogVerificationError(
+                f"checkpoint {checkpoint.size}: bad witness key: {error}"
+            ) from None
+        witnesses[(witness.name, witness.key_id)] = witness
+    verified: set[str] = set()
+    for line in _signature_lines(exported.note):
+        signature = NoteSignature.from_line(line)
+        if (signature.name, signature.key_id) == (log.name, log.key_id):
+            continue
+        listed = witnesses.get((signature.name, signature.key_id))
+        if listed is None:
+            raise LogVerificationError(
+                f"checkpoint {checkpoint.size}: a cosignature from an unlisted key"
+            )
+        try:
+            verify_cosignature(body, signature, listed)
+        except NoteError as error:
+            raise LogVerificationError(f"checkpoint {checkpoint.size}: {error}") from None
+        verified.add(listed.verifier_key())
+    return verified
+
+
+def _signature_lines(note: str) -> Iterator[str]:
+    block = note[note.rfind("\n\n") + 2 :]
+    for line in block.split("\n")[:-1]:
+        yield line + "\n"
+
+
+def _check_chain(heads: Sequence[_Head]) -> None:
+    for previous, head in itertools.pairwise(heads):
+        old, new = previous.checkpoint, head.checkpoint
+        if old.size == new.size:
+            raise LogVerificationError(f"two checkpoints of size {old.size}")
+        try:
+            verify_consistency(old.size, new.size, old.root_hash, new.root_hash, head.proof)
+        except ProofError as error:
+            raise LogVerificationError(
+                f"checkpoint {new.size} is not consistent with checkpoint {old.size}: {error}",
+                old.size,
+            ) from None
