@@ -40,7 +40,9 @@ APP_FACTORY = "coordination.app:serve_app"
 
 # "module:function(settings: Settings, stop: threading.Event) -> None", run by `serve` in its
 # background process until it exits. Add yours here (one line each).
-BACKGROUND_WORKERS: list[str] = []
+BACKGROUND_WORKERS: list[str] = [
+    "coordination.sweeper:run_sweeper",  # takedown clock and monitoring (issue 7)
+]
 
 
 def load_target(target: str) -> Callable[..., Any]:
