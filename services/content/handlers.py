@@ -4,13 +4,14 @@ record where it was seen."""
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+from services.access import policy
 from services.actor import Actor
-from services.content import queries, repository
+from services.cases.models import Case
+from services.content import repository
 from services.content.commands import RecordSighting, RegisterContent
 from services.content.models import ContentItem, Sighting
-from services.errors import Conflict, Forbidden, InvalidInput
+from services.errors import Conflict, InvalidInput
 from services.ids import new_id
-from services.referrals.queries import OWNER, case_role
 from services.unit_of_work import UnitOfWork
 
 # Clocks of partner systems drift: a sighting a little in the future is tolerated.
@@ -19,9 +20,7 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 def register_content(cmd: RegisterContent, uow: UnitOfWork, actor: Actor) -> ContentItem:
     with uow:
-        case, role = case_role(uow.session, actor, cmd.case_id)
-        if role != OWNER:
-            raise Forbidden("only the support center that owns the case registers its content")
+        case = policy.owned_case(uow.session, actor, cmd.case_id)
         case.ensure_open_for_work()
         item = ContentItem.register(
             item_id=new_id(),
@@ -45,8 +44,8 @@ def register_content(cmd: RegisterContent, uow: UnitOfWork, actor: Actor) -> Con
 def record_sighting(cmd: RecordSighting, uow: UnitOfWork, actor: Actor) -> Sighting:
     _check_url(cmd.url)
     with uow:
-        item = queries.get_visible(uow.session, actor, cmd.content_id)
-        case, _ = case_role(uow.session, actor, item.case_id)
+        item = policy.visible_content(uow.session, actor, cmd.content_id, for_update=True)
+        case = uow.session.get_one(Case, item.case_id)
         now = uow.clock.now()
         seen_at = cmd.seen_at or now
         if seen_at > now + CLOCK_SKEW:

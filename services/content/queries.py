@@ -1,45 +1,30 @@
-"""Reads of content items and sightings: the case owner sees all of its items; any other org
-only the items a live referral addressed to it shares."""
+"""Reads of content items and sightings, through the access policy: the case owner sees all
+of its items; any other org only the items a live referral addressed to it shares."""
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.access import policy
 from services.actor import Actor
-from services.cases.models import Case
 from services.content.models import ContentItem, Sighting
-from services.errors import NotFound
-from services.referrals.queries import OWNER, Page, case_role, paginate, shared_content_clause
+from services.pagination import Page, PageRequest, paginate
 
 
-def visible_content(org: str) -> ColumnElement[bool]:
-    """Needs `Case` joined on the item's case."""
-    return or_(Case.owner_org == org, shared_content_clause(org, ContentItem.id))
-
-
-def get_visible(session: Session, actor: Actor, content_id: str) -> ContentItem:
-    item = session.scalars(
-        select(ContentItem)
-        .join(Case, Case.id == ContentItem.case_id)
-        .where(ContentItem.id == content_id, visible_content(actor.org))
-    ).one_or_none()
-    if item is None:
-        raise NotFound("no such content item")
-    return item
+def get_content(session: Session, actor: Actor, content_id: str) -> ContentItem:
+    return policy.visible_content(session, actor, content_id)
 
 
 def list_case_content(
-    session: Session, actor: Actor, case_id: str, after: str | None, limit: int
+    session: Session, actor: Actor, case_id: str, page: PageRequest
 ) -> Page[ContentItem]:
-    _, role = case_role(session, actor, case_id)
-    stmt = select(ContentItem).where(ContentItem.case_id == case_id)
-    if role != OWNER:
-        stmt = stmt.where(shared_content_clause(actor.org, ContentItem.id))
-    return paginate(session, stmt, ContentItem.id, after, limit)
+    policy.visible_case(session, actor, case_id)
+    stmt = select(ContentItem).where(ContentItem.case_id == case_id, policy.content_filter(actor))
+    return paginate(session, stmt, ContentItem.id.expression, page)
 
 
 def list_sightings(
-    session: Session, actor: Actor, content_id: str, after: str | None, limit: int
+    session: Session, actor: Actor, content_id: str, page: PageRequest
 ) -> Page[Sighting]:
-    get_visible(session, actor, content_id)
+    policy.visible_content(session, actor, content_id)
     stmt = select(Sighting).where(Sighting.content_id == content_id)
-    return paginate(session, stmt, Sighting.id, after, limit)
+    return paginate(session, stmt, Sighting.id.expression, page)

@@ -2,7 +2,7 @@
 
 A police `victim_support` referral has no case until the center accepts it; its events then
 carry an empty `case_id` and are keyed by the referral id instead, and `owner_org` is the
-receiving center, the one that will own the case.
+sending police org until the center accepts it and owns the case.
 """
 
 from dataclasses import dataclass

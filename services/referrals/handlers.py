@@ -7,13 +7,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.access import policy
 from services.actor import Actor
 from services.cases import repository as cases
 from services.cases.models import Case, check_age_band, check_harm_types
 from services.consents.models import ORG_KIND_PURPOSE, Consent
 from services.content import repository as content
 from services.content.models import ContentItem
-from services.errors import Forbidden, InvalidInput, NotFound, PreconditionFailed
+from services.errors import Forbidden, InvalidInput
 from services.ids import new_id
 from services.orgs import repository as orgs
 from services.referrals import repository
@@ -26,8 +27,8 @@ from services.referrals.models import (
     Referral,
     ReferralUpdate,
 )
-from services.referrals.queries import OWNER, case_role, visible_referral
 from services.unit_of_work import UnitOfWork
+from services.versioning import check_version
 
 CLOCK_SKEW = timedelta(minutes=5)
 MAX_NOTE = 4000
@@ -62,12 +63,11 @@ def create_referral(
         case: Case | None = None
         items: list[ContentItem] = []
         if cmd.type == "victim_support":
-            owner_org = receiver.id
+            # No case yet: the police own the referral until a center accepts it and opens one.
+            owner_org = actor.org
         else:
             assert cmd.case_id is not None  # checked by _check_shape
-            case, role = case_role(session, actor, cmd.case_id)
-            if role != OWNER:
-                raise Forbidden("only the support center that owns the case refers it")
+            case = policy.owned_case(session, actor, cmd.case_id)
             case.ensure_open_for_work()
             owner_org = case.owner_org
             items = content.get_many(session, case.id, list(cmd.content_ids))
@@ -78,10 +78,12 @@ def create_referral(
                 )
             _check_consent(session, case, receiver.kind, cmd)
         if cmd.based_on is not None:
-            earlier = session.scalars(
-                select(Referral).where(Referral.id == cmd.based_on, visible_referral(actor.org))
-            ).one_or_none()
-            if earlier is None or earlier.case_id != cmd.case_id:
+            earlier = session.get(Referral, cmd.based_on)
+            if (
+                earlier is None
+                or not policy.can_see_referral(actor, earlier)
+                or earlier.case_id != cmd.case_id
+            ):
                 raise InvalidInput(
                     "based_on must be an earlier referral of the same case",
                     errors={"based_on": ["unknown referral for this case"]},
@@ -118,13 +120,8 @@ def post_referral_update(
     with uow:
         session = uow.session
         now = uow.clock.now()
-        referral = repository.get_visible_for_update(session, actor.org, cmd.referral_id)
-        if referral is None:
-            raise NotFound("no such referral")
-        if cmd.expected_version is not None and cmd.expected_version != referral.version:
-            raise PreconditionFailed(
-                f"the referral is at version {referral.version}, not {cmd.expected_version}"
-            )
+        referral = policy.visible_referral(session, actor, cmd.referral_id, for_update=True)
+        check_version(referral.version, cmd.expected_version)
         occurred_at = cmd.occurred_at or now
         if occurred_at > now + CLOCK_SKEW:
             raise InvalidInput(
@@ -258,4 +255,4 @@ def _open_case_from(session: Session, referral: Referral, now: datetime) -> None
     )
     cases.add(session, case)
     session.flush()
-    referral.link_case(case.id)
+    referral.link_case(case.id, case.owner_org)

@@ -328,8 +328,10 @@ class Referral(Base, Aggregate):
         )
         return update
 
-    def link_case(self, case_id: str) -> None:
+    def link_case(self, case_id: str, owner_org: str) -> None:
+        """A center accepted a police `victim_support` referral and opened the case: it owns it."""
         self.case_id = case_id
+        self.owner_org = owner_org
 
     def _send(self, now: datetime, due_hours: int | None) -> None:
         self.status = "requested"

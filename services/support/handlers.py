@@ -2,12 +2,13 @@
 
 from datetime import timedelta
 
+from services.access import policy
 from services.actor import Actor
 from services.errors import Forbidden, InvalidInput
 from services.ids import new_id
 from services.orgs import repository as orgs
 from services.referrals import repository as referrals
-from services.referrals.queries import OWNER, accepted_referral_of, case_role
+from services.referrals.queries import accepted_referral_of
 from services.support import repository
 from services.support.commands import RecordService
 from services.support.models import SERVICE_TYPES, SupportService
@@ -35,9 +36,9 @@ def record_service(cmd: RecordService, uow: UnitOfWork, actor: Actor) -> Support
             raise InvalidInput(
                 "delivered in the future", errors={"delivered_at": ["must not be in the future"]}
             )
-        case, role = case_role(session, actor, cmd.case_id)
+        case = policy.visible_case(session, actor, cmd.case_id)
         referral_id = cmd.referral_id
-        if role == OWNER:
+        if policy.owns(actor, case):
             provider = cmd.provider_org or actor.org
             if orgs.get(session, provider) is None:
                 raise InvalidInput("unknown provider", errors={"provider_org": ["unknown org"]})

@@ -3,16 +3,17 @@
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.access import policy
 from services.actor import Actor
-from services.referrals.queries import OWNER, Page, case_role, paginate
+from services.pagination import Page, PageRequest, paginate
 from services.support.models import SupportService
 
 
 def list_services(
-    session: Session, actor: Actor, case_id: str, after: str | None, limit: int
+    session: Session, actor: Actor, case_id: str, page: PageRequest
 ) -> Page[SupportService]:
-    _, role = case_role(session, actor, case_id)
+    case = policy.visible_case(session, actor, case_id)
     stmt = select(SupportService).where(SupportService.case_id == case_id)
-    if role != OWNER:
+    if not policy.owns(actor, case):
         stmt = stmt.where(SupportService.provider_org == actor.org)
-    return paginate(session, stmt, SupportService.id, after, limit)
+    return paginate(session, stmt, SupportService.id.expression, page)
