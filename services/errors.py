@@ -40,3 +40,9 @@ class Forbidden(DomainError):
     """The actor is known but may not do this (scopes are checked before this)."""
 
     title = "Forbidden"
+
+
+class Gone(NotFound):
+    """It existed and was destroyed for good (an erased victim identity): 410, never back."""
+
+    title = "Gone"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from services.errors import InvalidInput
 
@@ -93,7 +93,7 @@ def decode_cursor(secret: bytes, list_name: str, cursor: str) -> str:
 def paginate(
     session: Session,
     stmt: Select[Any],
-    key: ColumnElement[str],
+    key: ColumnElement[str] | QueryableAttribute[str],
     page: PageRequest,
     *,
     newest_first: bool = True,
@@ -108,7 +108,7 @@ def paginate(
     return Page(items, _key_of(items[-1], key) if has_more and items else None)
 
 
-def _key_of(item: Any, key: ColumnElement[str]) -> str:
+def _key_of(item: Any, key: ColumnElement[str] | QueryableAttribute[str]) -> str:
     name = str(getattr(key, "key", None) or "id")
     return str(getattr(item, name))
 

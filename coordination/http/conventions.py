@@ -36,6 +36,7 @@ from flask import Response, current_app, json, make_response, request
 
 from coordination.auth.guard import current_actor
 from coordination.http.errors import ApiError
+from coordination.http.request_log import request_id
 from coordination.runtime import runtime
 from services.crypto import master_key_ring
 from services.idempotency.handlers import (
@@ -46,6 +47,7 @@ from services.idempotency.handlers import (
     request_hash,
 )
 from services.pagination import Page, PageRequest, check_limit, decode_cursor, encode_cursor
+from services.unit_of_work import UnitOfWork
 
 P = ParamSpec("P")
 
@@ -84,6 +86,18 @@ def if_match() -> int | None:
             slug="precondition-failed",
         )
     return int(match.group(1))
+
+
+def optional_if_match() -> int | None:
+    """For writes where `If-Match` is welcome but not required (PUT, DELETE): None if absent."""
+    if request.headers.get("If-Match") is None:
+        return None
+    return if_match()
+
+
+def request_uow() -> UnitOfWork:
+    """A unit of work for this request: its events carry the actor and the request id."""
+    return runtime().uow(current_actor(), request_id())
 
 
 def json_response(

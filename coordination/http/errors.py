@@ -14,6 +14,7 @@ from services import errors as domain
 log = logging.getLogger("coordination.errors")
 
 DOMAIN_STATUS: dict[type[domain.DomainError], tuple[int, str]] = {
+    domain.Gone: (410, "gone"),  # before NotFound, of which it is a kind
     domain.NotFound: (404, "not-found"),
     domain.InvalidInput: (422, "invalid-input"),
     domain.Conflict: (409, "conflict"),

@@ -46,23 +46,28 @@ def _sharing_referrals(actor: Actor) -> ColumnElement[bool]:
     return and_(Referral.to_org == actor.org, Referral.status.in_(SHARING_STATUSES))
 
 
-def _identity_is_lawful() -> ColumnElement[bool]:
-    """For a row of `referrals` joined with its receiver's `orgs` row: may identity flow?"""
-    consent_of_purpose = (
-        select(Consent.id)
-        .where(
-            Consent.case_id == Referral.case_id,
-            Consent.revoked_at.is_(None),
-            or_(
-                *(
-                    and_(Org.kind == kind, Consent.purpose == purpose)
-                    for kind, purpose in ORG_KIND_PURPOSE.items()
-                )
-            ),
-        )
-        .correlate(Referral, Org)
+def _identity_is_lawful(excluding_consent: str | None = None) -> ColumnElement[bool]:
+    """For a row of `referrals` joined with its receiver's `orgs` row: may identity flow?
+
+    A legal basis on the referral, or a live consent of the purpose matching the receiver's
+    kind (`excluding_consent` leaves one out: "would it still be lawful without it?").
+    """
+    consent_of_purpose = select(Consent.id).where(
+        Consent.case_id == Referral.case_id,
+        Consent.revoked_at.is_(None),
+        or_(
+            *(
+                and_(Org.kind == kind, Consent.purpose == purpose)
+                for kind, purpose in ORG_KIND_PURPOSE.items()
+            )
+        ),
     )
-    return or_(Referral.legal_basis.is_not(None), exists(consent_of_purpose))
+    if excluding_consent is not None:
+        consent_of_purpose = consent_of_purpose.where(Consent.id != excluding_consent)
+    return or_(
+        Referral.legal_basis.is_not(None),
+        exists(consent_of_purpose.correlate(Referral, Org)),
+    )
 
 
 # ---- cases ---------------------------------------------------------------------------------
@@ -243,10 +248,13 @@ def readable_identity_case(session: Session, actor: Actor, case_id: str) -> Case
     return case
 
 
-def orgs_reading_identity_for(session: Session, case_id: str, purpose: str) -> list[str]:
-    """The orgs that can read the case's identity through referrals of `purpose`'s kind now.
+def orgs_reading_identity_for(
+    session: Session, case_id: str, purpose: str, *, excluding_consent: str | None = None
+) -> list[str]:
+    """The orgs that may read the case's identity now through referrals of `purpose`'s kind.
 
-    Used when a consent is revoked: they are the ones whose access it cuts, and who are told.
+    With `excluding_consent`: as if that consent were gone. When a consent is revoked, the
+    orgs in the first answer but not the second are those whose access it cuts.
     """
     kind = PURPOSE_ORG_KIND.get(purpose)
     if kind is None:
@@ -259,6 +267,7 @@ def orgs_reading_identity_for(session: Session, case_id: str, purpose: str) -> l
             Referral.status.in_(SHARING_STATUSES),
             Referral.share_victim_identity.is_(True),
             Org.kind == kind,
+            _identity_is_lawful(excluding_consent),
         )
         .distinct()
     )

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 class OpenCase:
     harm_types: list[str]
     age_band: str = "unknown"
+    origin_referral_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -14,3 +15,9 @@ class UpdateCase:
     harm_types: list[str] | None = None
     age_band: str | None = None
     status: str | None = None
+
+
+@dataclass(frozen=True)
+class CaseFilters:
+    status: str | None = None
+    harm_type: str | None = None
