@@ -53,7 +53,7 @@ def authorize(action: str, *scopes: str) -> Callable[[Callable[P, R]], Callable[
 def current_actor() -> Actor:
     actor = g.get("actor")
     if not isinstance(actor, Actor):
-        raise _unauthorized(None, "this request carries no access token")
+        raise _unauthorized("this request carries no bearer access token")
     return actor
 
 
@@ -85,19 +85,19 @@ def authenticate() -> Actor:
         return actor
     header = request.headers.get("Authorization")
     if not header or not header.lower().startswith("bearer "):
-        raise _unauthorized(None, "this request carries no access token")
+        raise _unauthorized("this request carries no bearer access token")
     match = _BEARER.match(header)
     if match is None:
-        raise _unauthorized("invalid_request", "the Authorization header is malformed")
+        raise _unauthorized("the Authorization header is malformed")
     rt = runtime()
     try:
         claims = verify_access_token(auth_state().keys, rt.settings, match.group(1))
     except InvalidToken as exc:
-        raise _unauthorized("invalid_token", str(exc)) from None
+        raise _unauthorized(str(exc)) from None
     with rt.session_factory() as session:
         refusal = token_refusal(session, claims["client_id"], claims["jti"])
     if refusal is not None:
-        raise _unauthorized("invalid_token", refusal)
+        raise _unauthorized(refusal)
     actor = Actor(
         org=claims["org"],
         org_kind=claims["org_kind"],
@@ -126,13 +126,16 @@ def require_scopes(actor: Actor, needed: Iterable[str]) -> None:
         )
 
 
-def _unauthorized(error: str | None, detail: str) -> ApiError:
-    challenge = f'Bearer realm="{REALM}"'
-    if error is not None:
-        challenge += f', error="{error}", error_description="{detail}"'
+def _unauthorized(detail: str) -> ApiError:
+    """401 problem+json with a Bearer challenge. CONTRACT s.2 wants an error code on every 401,
+    a missing token included (RFC 6750 would leave it out there): `invalid_token` it is."""
     return ApiError(
         401,
         detail,
-        slug="invalid-token" if error else "unauthorized",
-        headers={"WWW-Authenticate": challenge},
+        slug="invalid-token",
+        headers={
+            "WWW-Authenticate": (
+                f'Bearer realm="{REALM}", error="invalid_token", error_description="{detail}"'
+            )
+        },
     )

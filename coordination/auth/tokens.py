@@ -25,6 +25,8 @@ REQUIRED_CLAIMS = [
     "org_kind",
 ]
 STRING_CLAIMS = ("iss", "sub", "aud", "jti", "client_id", "scope", "org", "org_kind")
+#: An empty scope is a token good for nothing; an empty id is a token that cannot be revoked.
+NONEMPTY_CLAIMS = ("sub", "jti", "client_id", "org", "org_kind")
 #: Headers that would let a token name its own verification key: never honoured, always refused.
 FORBIDDEN_HEADERS = frozenset({"jku", "jwk", "x5u", "x5c", "crit"})
 
@@ -102,6 +104,8 @@ def verify_access_token(
     except jwt.InvalidTokenError:
         raise InvalidToken("the token is not valid") from None
     if any(not isinstance(claims[name], str) for name in STRING_CLAIMS):
+        raise InvalidToken("the token is not valid")
+    if any(not claims[name] for name in NONEMPTY_CLAIMS):
         raise InvalidToken("the token is not valid")
     if claims["sub"] != claims["client_id"]:
         raise InvalidToken("the token is not valid")
