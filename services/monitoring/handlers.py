@@ -129,7 +129,7 @@ def _lock_matchable(session: Session, found: list[Match]) -> list[tuple[ContentI
         .where(ContentItem.id.in_(sorted(by_id)))
         .order_by(ContentItem.id)
         .with_for_update(of=ContentItem)
-    ).tuples()
+    ).all()
     return [(item, case, by_id[item.id]) for item, case in rows if is_matchable_case(case)]
 
 

@@ -140,13 +140,13 @@ class SharedIndex:
                 select(ContentItem, Case)
                 .join(Case, Case.id == ContentItem.case_id)
                 .where(ContentItem.id.in_(sorted(content_ids)))
-            ).tuples()
+            ).all()
         if case_ids:
             items += session.execute(
                 select(ContentItem, Case)
                 .join(Case, Case.id == ContentItem.case_id)
                 .where(ContentItem.case_id.in_(sorted(case_ids)))
-            ).tuples()
+            ).all()
         found = {item.id for item, _ in items}
         for content_id in content_ids - found:  # deleted
             self.index.remove(content_id)

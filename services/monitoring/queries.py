@@ -12,6 +12,7 @@ from services.content.models import ContentItem
 from services.errors import Forbidden
 from services.monitoring.models import MonitoringPlan
 from services.monitoring.schedule import CHECKS_TOTAL
+from services.pagination import Page, PageRequest
 
 MAX_LIMIT = 200
 
@@ -30,19 +31,13 @@ class DueCheck:
     monitoring_ends_at: datetime
 
 
-@dataclass(frozen=True)
-class DuePage:
-    items: list[DueCheck]
-    next_cursor: str | None
-
-
 def due_checks(
-    session: Session, actor: Actor, *, until: datetime, after: str | None, limit: int
-) -> DuePage:
+    session: Session, actor: Actor, *, until: datetime, page: PageRequest
+) -> Page[DueCheck]:
     """The owner center's monitored items whose next re-check is due by `until`, by item id."""
     if actor.org_kind != "support_center":
         raise Forbidden("the monitoring schedule is the owning center's")
-    limit = max(1, min(limit, MAX_LIMIT))
+    limit = max(1, min(page.limit, MAX_LIMIT))
     stmt = (
         select(MonitoringPlan, ContentItem)
         .join(ContentItem, ContentItem.id == MonitoringPlan.content_id)
@@ -57,9 +52,9 @@ def due_checks(
         .order_by(MonitoringPlan.content_id)
         .limit(limit + 1)
     )
-    if after is not None:
-        stmt = stmt.where(MonitoringPlan.content_id > after)
-    rows = list(session.execute(stmt).tuples())
+    if page.after is not None:
+        stmt = stmt.where(MonitoringPlan.content_id > page.after)
+    rows = list(session.execute(stmt).all())
     more = len(rows) > limit
     rows = rows[:limit]
     items = []
@@ -79,4 +74,4 @@ def due_checks(
                 monitoring_ends_at=plan.ends_at,
             )
         )
-    return DuePage(items, rows[-1][0].content_id if more and rows else None)
+    return Page(items, rows[-1][0].content_id if more and rows else None)
