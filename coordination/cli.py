@@ -151,5 +151,71 @@ def serve(host: str, port: int, workers: int, threads: int, server: str) -> None
     run_server(config, host=host, port=port, workers=workers, threads=threads, server=server)
 
 
+@main.command("hash")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+def hash_files(files: tuple[str, ...]) -> None:
+    """Hash media locally: SHA-256, and PDQ with its quality for images (issue 7).
+
+    Prints one JSON object per file (a JSON list for several), ready to send as a content item
+    or a monitoring hit. The media never leave this machine.
+    """
+    from services.content.hashing import HashingError, HashingUnavailable, hash_file
+
+    results = []
+    for name in files:
+        try:
+            results.append({"file": name, **hash_file(name)})
+        except (HashingError, HashingUnavailable) as exc:
+            raise click.ClickException(str(exc)) from None
+    echo_json(results[0] if len(results) == 1 else results)
+
+
+@main.command()
+@click.option("--follow", is_flag=True, help="Keep sweeping every 30 s until interrupted.")
+def sweep(follow: bool) -> None:
+    """Announce overdue referrals once each; move cleared cases to monitoring (issue 7)."""
+    import threading
+
+    from coordination.sweeper import follow as follow_sweeps
+    from coordination.sweeper import sweep_once
+
+    with open_runtime() as runtime:
+        if not follow:
+            echo_json(sweep_once(runtime).as_dict())
+            return
+        stop = threading.Event()
+        try:
+            follow_sweeps(runtime, stop)
+        except KeyboardInterrupt:
+            stop.set()
+
+
+@main.command()
+@click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]),
+              help="First day of the period (UTC).")
+@click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]),
+              help="Last day of the period, included (UTC).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The HTML file to write.")
+@domain_errors
+def report(start: datetime, end: datetime, out: Path) -> None:
+    """The period's published statistics with charts, as one self-contained HTML page."""
+    from coordination.stats_report import write_report
+
+    start, end = start.replace(tzinfo=UTC), end.replace(tzinfo=UTC) + timedelta(days=1)
+    with open_runtime() as runtime:
+        published = write_report(runtime, start, end, out)
+    click.echo(f"wrote {out} ({published['period']['from']} to {published['period']['to']})")
+
+
+def _register_audit() -> None:
+    from coordination.audit_cli import audit
+
+    main.add_command(audit)
+
+
+_register_audit()  # the audit trail's commands (issue 6), in coordination/audit_cli.py
+
+
 if __name__ == "__main__":
     main()
