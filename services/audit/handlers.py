@@ -1,5 +1,6 @@
 """Use cases that change the audit side: a witness's cosignature on a checkpoint."""
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -21,7 +22,13 @@ from services.unit_of_work import UnitOfWork
 MAX_FUTURE_SKEW_S = 300
 
 
-def cosign_checkpoint(cmd: CosignCheckpoint, uow: UnitOfWork, actor: Actor) -> AuditCosignature:
+@dataclass(frozen=True)
+class Cosigned:
+    cosignature: AuditCosignature
+    created: bool  # False: the same line was posted before
+
+
+def cosign_checkpoint(cmd: CosignCheckpoint, uow: UnitOfWork, actor: Actor) -> Cosigned:
     """Record a witness's cosignature/v1 on a stored checkpoint, once it verifies.
 
     The same witness key posting the same line again gets the stored one back; another line
@@ -68,7 +75,7 @@ def cosign_checkpoint(cmd: CosignCheckpoint, uow: UnitOfWork, actor: Actor) -> A
         ).one_or_none()
         if existing is not None:
             if existing.line == line:
-                return existing
+                return Cosigned(existing, created=False)
             raise Conflict("this witness key has already cosigned this checkpoint")
         cosignature = AuditCosignature(
             checkpoint_size=cmd.size,
@@ -81,4 +88,4 @@ def cosign_checkpoint(cmd: CosignCheckpoint, uow: UnitOfWork, actor: Actor) -> A
         )
         uow.session.add(cosignature)
         uow.commit()
-        return cosignature
+        return Cosigned(cosignature, created=True)
