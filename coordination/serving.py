@@ -42,6 +42,7 @@ APP_FACTORY = "coordination.app:serve_app"
 # background process until it exits. Add yours here (one line each).
 BACKGROUND_WORKERS: list[str] = [
     "coordination.sweeper:run_sweeper",  # takedown clock and monitoring (issue 7)
+    "coordination.audit_worker:run_checkpointer",  # audit checkpoints (issue 6)
 ]
 
 
