@@ -16,6 +16,7 @@ from services.content import repository as content
 from services.content.models import ContentItem
 from services.errors import Forbidden, InvalidInput
 from services.ids import new_id
+from services.monitoring.schedule import start_monitoring_if_cleared
 from services.orgs import repository as orgs
 from services.referrals import repository
 from services.referrals.commands import CreateReferral, PostReferralUpdate
@@ -155,6 +156,8 @@ def post_referral_update(
                 _on_sent(referral, case, items, now)
             if referral.type == "takedown" and cmd.business_status == REMOVED_CODE:
                 _mark_removed(session, referral, items, now)
+                if case is not None:  # every item down: watch for re-uploads (issue 7)
+                    start_monitoring_if_cleared(session, case, now)
         uow.commit()
         return referral, update
 
