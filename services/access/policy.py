@@ -231,12 +231,8 @@ def can_read_identity(session: Session, actor: Actor, case: Case) -> bool:
         return False
     if owns(actor, case):
         return True
-    stmt = select(
-        exists()
-        .select_from(Referral)
-        .join(Org, Org.id == Referral.to_org)
-        .where(Referral.case_id == case.id, identity_sharing_filter(actor))
-    )
+    sharing = select(Referral.id).where(Referral.case_id == case.id, identity_sharing_filter(actor))
+    stmt = select(exists(sharing))
     return bool(session.scalar(stmt))
 
 
