@@ -135,8 +135,10 @@ def post_referral_update(
             note=cmd.note,
             reason=cmd.reason,
         )
+        # Held until the commit: the session keeps flushed objects (and their events) only weakly.
+        opened: Case | None = None
         if cmd.status == "accepted" and referral.type == "victim_support" and not referral.case_id:
-            _open_case_from(session, referral, now)
+            opened = _open_case_from(session, referral, now)
         update = referral.post_update(
             update_id=new_id(),
             by_org=actor.org,
@@ -159,6 +161,7 @@ def post_referral_update(
                 if case is not None:  # every item down: watch for re-uploads (issue 7)
                     start_monitoring_if_cleared(session, case, now)
         uow.commit()
+        del opened
         return referral, update
 
 
@@ -245,7 +248,7 @@ def _mark_removed(
                 sighting.mark_removed(now)
 
 
-def _open_case_from(session: Session, referral: Referral, now: datetime) -> None:
+def _open_case_from(session: Session, referral: Referral, now: datetime) -> Case:
     """A center accepts a police `victim_support` referral: the case opens, owned by it."""
     case = Case.open(
         case_id=new_id(),
@@ -259,3 +262,4 @@ def _open_case_from(session: Session, referral: Referral, now: datetime) -> None
     cases.add(session, case)
     session.flush()
     referral.link_case(case.id, case.owner_org)
+    return case
