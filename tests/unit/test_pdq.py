@@ -167,3 +167,36 @@ def test_hash_file_without_pdqhash_raises_hashing_unavailable(
 
     with pytest.raises(HashingUnavailable, match="pdqhash"):
         hash_file(original)
+
+
+def _flip(pdq_hex: str, count: int) -> str:
+    bits = np.unpackbits(np.frombuffer(bytes.fromhex(pdq_hex), dtype=np.uint8))
+    bits[np.random.default_rng(3).choice(256, size=count, replace=False)] ^= 1
+    return np.packbits(bits).tobytes().hex()
+
+
+def test_golden_pdq_of_drawn_picture_31_bits_away_matches_32_does_not(original: Path) -> None:
+    known = hash_file(original)
+    index = HashIndex()
+    index.add("known", pdq=pdq_from_hex(known["pdq"]), quality=known["pdq_quality"])
+    near, far = _flip(known["pdq"], 31), _flip(known["pdq"], 32)
+
+    assert [m.distance for m in index.match(pdq=pdq_from_hex(near), quality=100)] == [31]
+    assert index.match(pdq=pdq_from_hex(far), quality=100) == []
+
+
+def test_golden_pdq_of_drawn_picture_quality_49_never_matches_50_does(
+    original: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "copy.jpg"
+    structured_picture().resize((480, 360)).save(copy, quality=60)
+    known, seen = hash_file(original), hash_file(copy)
+    index = HashIndex()
+    index.add("weak", pdq=pdq_from_hex(known["pdq"]), quality=49)
+    index.add("strong", pdq=pdq_from_hex(known["pdq"]), quality=50)
+
+    found = index.match(pdq=pdq_from_hex(seen["pdq"]), quality=50)
+    too_weak = index.match(pdq=pdq_from_hex(seen["pdq"]), quality=49)
+
+    assert [m.item_id for m in found] == ["strong"]
+    assert too_weak == []
