@@ -121,7 +121,7 @@ def test_jwcrypto_verifies_our_tokens_from_the_published_jwks(
 def test_jwcrypto_refuses_a_tampered_token(server: str, agencies: Agencies) -> None:
     center = agencies.new("support_center")
     keyset = jwk.JWKSet.from_json(requests.get(f"{server}/.well-known/jwks.json", timeout=10).text)
-    header, payload, signature = center.token.split(".")
+    header, _payload, signature = center.token.split(".")
     other = agencies.new("police").token.split(".")[1]
     # No published key verifies it (jwcrypto says so as "missing key").
     with pytest.raises((jws.InvalidJWSSignature, jwcrypto_jwt.JWTMissingKey)):
