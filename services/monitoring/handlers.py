@@ -181,8 +181,6 @@ def _on_match(
             sighting_id = sighting.id
         outcome[item.id] = (previous, sighting_id)
         if previous == "removed":
-            if case.status == "monitoring":
-                case.change(now=now, status="active")
             last = _last_takedown(session, item.id)
             if last is not None:
                 earlier[last.id] = last
@@ -245,6 +243,10 @@ def _on_match(
                 redraft,
             )
         )
+    # Back at work: a reappeared item takes its case out of monitoring (after the hit's event).
+    for item, case, _match in matched:
+        if outcome[item.id][0] == "removed" and case.status == "monitoring":
+            case.change(now=now, status="active")
     return results
 
 
