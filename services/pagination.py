@@ -45,11 +45,8 @@ class Page(Generic[T]):
 def check_limit(raw: str | None) -> int:
     if raw is None or raw == "":
         return DEFAULT_LIMIT
-    try:
-        limit = int(raw)
-    except ValueError:
-        limit = 0
-    if not 1 <= limit <= MAX_LIMIT or not raw.isdigit():
+    limit = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 4 else 0
+    if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(
             f"limit must be an integer from 1 to {MAX_LIMIT}",
             errors={"limit": [f"an integer from 1 to {MAX_LIMIT}"]},

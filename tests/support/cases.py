@@ -34,7 +34,7 @@ def add_content(rt: Runtime, case_id: str, owner_org: str) -> str:
             item_id=new_id(),
             case_id=case_id,
             owner_org=owner_org,
-            kind="image",
+            kind="video",
             sha256=secrets.token_hex(32),
             pdq=None,
             pdq_quality=None,
