@@ -117,7 +117,7 @@ def orgs_list() -> None:
 @main.command()
 @domain_errors
 def demo() -> None:
-    """Create the example organisations of the contract (again-safe)."""
+    """Create the example organisations of the contract with one client each (again-safe)."""
     with open_runtime() as runtime:
         echo_json(seed_demo(runtime))
 
@@ -128,7 +128,13 @@ def seed_demo(runtime: Runtime) -> dict[str, Any]:
     for org_id, kind, name in DEMO_ORGS:
         if org_id not in existing:
             create_org(CreateOrg(org_id, kind, name), runtime.uow())
-    return {"orgs": [{"id": i, "kind": k, "name": n} for i, k, n in DEMO_ORGS]}
+    from coordination.auth.cli import seed_demo_clients
+
+    return {
+        "orgs": [{"id": i, "kind": k, "name": n} for i, k, n in DEMO_ORGS],
+        # One client per org; each secret is printed once, when the client is created.
+        "clients": seed_demo_clients(runtime, [(i, k) for i, k, _ in DEMO_ORGS]),
+    }
 
 
 @main.command()
@@ -217,6 +223,15 @@ def _register_audit() -> None:
 
 
 _register_audit()  # the audit trail's commands (issue 6), in coordination/audit_cli.py
+
+
+def _register_oauth() -> None:
+    from coordination.auth.cli import register
+
+    register(main)
+
+
+_register_oauth()  # `clients ...` and `keys rotate` (issue 3), in coordination/auth/cli.py
 
 
 if __name__ == "__main__":
