@@ -10,6 +10,7 @@ from services.content.models import Sighting
 from services.monitoring.models import MonitoringHit
 from tests.support.agencies import Agencies, Agency
 from tests.support.monitoring import (
+    check_contract,
     complete_removal,
     events,
     flip_bits,
@@ -24,7 +25,9 @@ from tests.support.monitoring import (
 def hit(agency: Agency, **body: Any) -> Any:
     body.setdefault("url", "https://example.test/p/1")
     body.setdefault("platform", "example")
-    return agency.post("/v1/content/matches", json=body)
+    response = agency.post("/v1/content/matches", json=body)
+    check_contract(response, "/v1/content/matches")
+    return response
 
 
 def sightings_of(rt: Runtime, content_id: str) -> int:

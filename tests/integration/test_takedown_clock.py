@@ -15,6 +15,7 @@ from services.monitoring.schedule import add_months
 from services.unit_of_work import UnitOfWork
 from tests.support.agencies import Agencies, Agency
 from tests.support.monitoring import (
+    check_contract,
     complete_removal,
     events,
     later,
@@ -178,6 +179,7 @@ def test_monitoring_due_lists_items_every_6_months_for_3_years(
             "/v1/monitoring/due", query_string={"until": until.isoformat(), "limit": "200"}
         )
         assert response.status_code == 200, response.get_data(as_text=True)
+        check_contract(response, "/v1/monitoring/due", "get")
         return [entry for entry in response.json["items"] if entry["case_id"] == case_id]
 
     assert due(add_months(started, 6) - timedelta(minutes=1)) == []
@@ -189,12 +191,17 @@ def test_monitoring_due_lists_items_every_6_months_for_3_years(
     for number in range(1, 7):
         checked = center.post("/v1/monitoring/checks", json={"content_id": item["id"]})
         assert checked.status_code == 200, checked.get_data(as_text=True)
+        check_contract(checked, "/v1/monitoring/checks")
         assert checked.json["checks_done"] == number
     assert checked.json["next_check_at"] is None
     assert due(add_months(started, 40)) == []
     other = agencies.new("support_center")
-    assert other.post("/v1/monitoring/checks", json={"content_id": item["id"]}).status_code == 404
-    assert commission.get("/v1/monitoring/due").status_code == 403
+    foreign = other.post("/v1/monitoring/checks", json={"content_id": item["id"]})
+    assert foreign.status_code == 404
+    check_contract(foreign, "/v1/monitoring/checks")
+    refused = commission.get("/v1/monitoring/due")
+    assert refused.status_code == 403
+    check_contract(refused, "/v1/monitoring/due", "get")
 
 
 def test_monitoring_due_is_empty_for_a_case_back_in_work(

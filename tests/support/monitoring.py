@@ -5,6 +5,7 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -162,3 +163,36 @@ class FixedClock:
 
 def later(hours: float = 0, days: float = 0) -> FixedClock:
     return FixedClock(datetime.now(UTC) + timedelta(hours=hours, days=days))
+
+
+_CONTRACT: Any = None
+
+
+def check_contract(response: Any, path: str, method: str = "post") -> None:
+    """The response's status is declared in openapi.yaml for this operation, and its JSON body
+    validates against the declared schema (OpenAPI 3.1 schemas are JSON Schema 2020-12)."""
+    global _CONTRACT
+    import yaml
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    if _CONTRACT is None:
+        document = yaml.safe_load((Path(__file__).parents[2] / "openapi.yaml").read_text())
+        resource = Resource.from_contents(document, default_specification=DRAFT202012)
+        _CONTRACT = (document, Registry().with_resource("urn:openapi", resource))
+    document, registry = _CONTRACT
+    responses = document["paths"][path][method]["responses"]
+    status = str(response.status_code)
+    assert status in responses, f"{method.upper()} {path} does not declare {status}"
+    media = response.mimetype
+    escaped = path.replace("~", "~0").replace("/", "~1")
+    declared = responses[status]
+    pointer = f"urn:openapi#/paths/{escaped}/{method}/responses/{status}"
+    if "$ref" in declared:
+        name = declared["$ref"].rsplit("/", 1)[-1]
+        declared = document["components"]["responses"][name]
+        pointer = f"urn:openapi#/components/responses/{name}"
+    assert media in declared["content"], f"{status} is not declared as {media}"
+    schema = {"$ref": f"{pointer}/content/{media.replace('/', '~1')}/schema"}
+    Draft202012Validator(schema, registry=registry).validate(response.json)
