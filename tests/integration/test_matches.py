@@ -276,3 +276,42 @@ def test_match_invalid_hit_answers_422(center: Agency, body: dict[str, Any], fie
 
     assert response.status_code == 422, response.get_data(as_text=True)
     assert field in response.json["errors"]
+
+
+def test_match_concurrent_hits_on_removed_item_draft_one_takedown(
+    app: Any, rt: Runtime, center: Agency, commission: Agency
+) -> None:
+    import threading
+
+    from services.referrals.models import Referral
+
+    case_id = open_case(rt, center)
+    item = register(center, case_id)
+    first = send_takedown(center, commission, case_id, [item["id"]])
+    complete_removal(commission, first["id"])
+    start = threading.Barrier(3)
+    answers: list[Any] = []
+
+    def post(n: int) -> None:
+        client = app.test_client()
+        start.wait(timeout=10)
+        answers.append(
+            client.post(
+                "/v1/content/matches",
+                json={"sha256": item["sha256"], "url": f"https://race.test/{n}", "platform": "r"},
+                headers={"Authorization": f"Bearer {commission.token}"},
+            )
+        )
+
+    threads = [threading.Thread(target=post, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert [answer.status_code for answer in answers] == [200, 200, 200]
+    with rt.session_factory() as session:
+        drafts = session.scalars(select(Referral).where(Referral.based_on == first["id"])).all()
+    assert len(drafts) == 1
+    assert sightings_of(rt, item["id"]) == 3
+    assert len(events(rt, subject=item["id"], type_="content.reupload_detected")) == 3
