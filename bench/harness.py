@@ -382,6 +382,17 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+def merge_results(path: Path, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """This run's rows, then the earlier rows of scenarios this run did not measure (so
+    `bench/run stats` keeps the server comparison that a full run wrote)."""
+    try:
+        earlier = json.loads(path.read_text())
+    except (OSError, ValueError):
+        earlier = []
+    measured = {r["scenario"] for r in rows}
+    return rows + [r for r in earlier if isinstance(r, dict) and r.get("scenario") not in measured]
+
+
 # -- the run --------------------------------------------------------------------------------
 
 
@@ -485,7 +496,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     rows, skipped = measure(chosen, config)
     print(table(rows))
-    config.results.write_text(json.dumps(rows, indent=2) + "\n")
+    config.results.write_text(json.dumps(merge_results(config.results, rows), indent=2) + "\n")
     progress(f"wrote {config.results}")
     for name, reason in skipped.items():
         progress(f"NOT MEASURED {name}: {reason}")

@@ -34,7 +34,7 @@ from events.broker import EmbeddedBroker
 
 SERVERS = ("gthread", "sync", "granian")
 # Chosen by bench/run on this project's 2-core machine (README "Benchmarks").
-DEFAULT_SERVER = "gthread"
+DEFAULT_SERVER = "granian"
 # "module:function": a factory that each worker process calls once to build its app.
 APP_FACTORY = "coordination.app:serve_app"
 
