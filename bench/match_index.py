@@ -1,6 +1,8 @@
 """Re-upload matching latency and memory of HashIndex at 100k and 1M known hashes.
 
-Standalone: no database or service. Prints a JSON list to stdout, progress to stderr.
+Standalone: no database or service. Prints a JSON list to stdout, progress to stderr. The
+figures move a lot with the machine's load: run it on a quiet machine, several seeds, and
+report the medians.
     .venv/bin/python bench/match_index.py [--queries 200] [--seed 1]
 """
 
@@ -91,6 +93,7 @@ def run(name: str, size: int, query_count: int, seed: int) -> dict[str, object]:
         "scenario": name,
         "p50_ms": round(float(np.percentile(timings, 50)), 3),
         "p99_ms": round(float(np.percentile(timings, 99)), 3),
+        "build_s": round(build_seconds, 2),
         "index_bytes": index.nbytes,
         "rss_delta_bytes": rss_delta,
     }

