@@ -1,0 +1,85 @@
+"""Issue 7 on the real broker: the re-upload and the overdue takedown reach Kafka as CloudEvents,
+keyed by their case, through the outbox relay."""
+
+import pytest
+
+pytest.importorskip("events.relay", reason="the outbox relay (issue 5) is not in this tree")
+
+from sqlalchemy import select
+
+from coordination.config import Settings
+from coordination.runtime import Runtime
+from events import cloudevents
+from events.broker import EmbeddedBroker
+from services.messages import TOPIC_EVENTS
+from services.monitoring.commands import Sweep
+from services.monitoring.handlers import sweep
+from services.outbox.models import OutboxMessage
+from services.unit_of_work import UnitOfWork
+from tests.support.agencies import Agencies
+from tests.support.monitoring import (
+    complete_removal,
+    later,
+    open_case,
+    register,
+    send_takedown,
+)
+from tests.support.stream import TopicReader, make_relay, running, with_broker
+
+pytestmark = pytest.mark.kafka
+
+
+def outbox_id(rt: Runtime, type_: str, subject: str) -> str:
+    with rt.session_factory() as session:
+        return session.scalars(
+            select(OutboxMessage.id).where(
+                OutboxMessage.type == "org.coordination." + type_,
+                OutboxMessage.subject == subject,
+            )
+        ).one()
+
+
+def test_stream_reupload_and_overdue_reach_kafka_keyed_by_case(
+    rt: Runtime, settings: Settings, broker: EmbeddedBroker, agencies: Agencies
+) -> None:
+    center = agencies.new("support_center")
+    commission = agencies.new("standards_commission")
+    case_id = open_case(rt, center)
+    item = register(center, case_id)
+    first = send_takedown(center, commission, case_id, [item["id"]])
+    complete_removal(commission, first["id"])
+    hit = commission.post(
+        "/v1/content/matches",
+        json={"sha256": item["sha256"], "url": "https://k.test/1", "platform": "k"},
+    )
+    draft_id = center.get(
+        "/v1/referrals", query_string={"status": "draft", "case_id": case_id}
+    ).json["items"][0]["id"]
+    sent = center.get(f"/v1/referrals/{draft_id}")
+    center.post(
+        f"/v1/referrals/{draft_id}/updates",
+        json={"status": "requested"},
+        headers={"If-Match": sent.headers["ETag"]},
+    )
+    sweep(Sweep(), UnitOfWork(rt.session_factory, later(hours=25)))
+    reupload = outbox_id(rt, "content.reupload_detected", item["id"])
+    overdue = outbox_id(rt, "referral.overdue", draft_id)
+
+    reader = TopicReader(broker, TOPIC_EVENTS)
+    with running(make_relay(rt, with_broker(settings, broker))):
+        records = reader.wait_for_ids([reupload, overdue])
+    reader.close()
+
+    assert hit.json["matches"][0]["status"] == "reappeared"
+    by_id = {cloudevents.decode(record.value).id: record for record in records}
+    for event_id, type_, subject in (
+        (reupload, "content.reupload_detected", item["id"]),
+        (overdue, "referral.overdue", draft_id),
+    ):
+        record = by_id[event_id]
+        event = cloudevents.decode(record.value)
+        assert record.key.decode() == case_id
+        assert event.type == type_
+        assert event.subject == subject
+    assert cloudevents.decode(by_id[overdue].value).data["to_org"] == commission.org
+    assert cloudevents.decode(by_id[reupload].value).data["owner_org"] == center.org
