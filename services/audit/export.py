@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from services.audit.canonical import canonical_json
 from services.audit.log import NodeStore, border_nodes, tree_size
 from services.audit.merkle import consistency_proof
 from services.audit.models import (
@@ -51,6 +52,15 @@ def entry_record(entry: AuditEntry) -> dict[str, Any]:
     record = entry.document()
     record["leaf_hash"] = entry.leaf_hash
     return record
+
+
+def entry_line(entry: AuditEntry) -> bytes:
+    """One line of `entries.jsonl`: RFC 8785 canonical JSON of the entry and its leaf hash.
+
+    The leaf itself is this line without its `leaf_hash` member, so `verify` hashes the bytes
+    as they are (see `services.audit.verify.leaf_hash_of_line`).
+    """
+    return canonical_json(entry_record(entry)) + b"\n"
 
 
 def export_log(
@@ -95,9 +105,9 @@ def export_log(
     with (out / CHECKPOINTS).open("w") as file:
         for record in checkpoint_records(session, checkpoints, store):
             file.write(json.dumps(record) + "\n")
-    with (out / ENTRIES).open("w") as file:
+    with (out / ENTRIES).open("wb") as file:
         for entry in iter_entries(session, start, end):
-            file.write(json.dumps(entry_record(entry)) + "\n")
+            file.write(entry_line(entry))
     return ExportSummary(start, end, len(checkpoints))
 
 
@@ -164,21 +174,12 @@ def verify_export(directory: Path, trusted_witnesses: list[str] | None = None) -
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise LogVerificationError(f"not a readable export: {error}") from None
 
-    def entries() -> Iterator[dict[str, Any]]:
-        with (directory / ENTRIES).open() as file:
-            for number, line in enumerate(file):
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    raise LogVerificationError(
-                        f"entry {start + number} is not JSON", start + number
-                    ) from None
-                if not isinstance(record, dict):
-                    raise LogVerificationError(f"entry {start + number} is malformed")
-                yield record
+    def lines() -> Iterator[bytes]:
+        with (directory / ENTRIES).open("rb") as file:
+            yield from file
 
     return verify_log(
-        entries(),
+        lines(),
         checkpoints,
         log_key,
         start=start,
@@ -196,7 +197,7 @@ def verify_database(
     checkpoints = list(session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.size)))
     records = [_signed(r) for r in checkpoint_records(session, checkpoints, store)]
 
-    def entries() -> Iterator[dict[str, Any]]:
+    def lines() -> Iterator[bytes]:
         after = -1
         while True:
             rows = session.execute(
@@ -216,16 +217,15 @@ def verify_database(
                     raise LogVerificationError(
                         f"entry {entry.index} is beyond the tree ({size} entries)", entry.index
                     )
-                record = entry_record(entry)
-                if node is None or bytes(node).hex() != record["leaf_hash"]:
+                if node is None or bytes(node).hex() != entry.leaf_hash:
                     raise LogVerificationError(
                         f"entry {entry.index} does not match the tree's leaf", entry.index
                     )
-                yield record
+                yield entry_line(entry)
             after = rows[-1][0].index
             session.expunge_all()
 
-    result = verify_log(entries(), records, log_key, trusted_witnesses=trusted_witnesses)
+    result = verify_log(lines(), records, log_key, trusted_witnesses=trusted_witnesses)
     if result.tree_size != size:
         raise LogVerificationError(f"entry {result.tree_size} is missing", result.tree_size)
     return result

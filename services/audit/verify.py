@@ -13,10 +13,11 @@ and stops at the first failure, naming the first entry index that is wrong (or t
 of the range a checkpoint disagrees with). It needs no network and no database.
 """
 
+import hashlib
 import itertools
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from services.audit.merkle import CompactRange, ProofError, verify_consistency
 from services.audit.models import LEAF_FIELDS, compute_leaf_hash, entry_document
@@ -69,7 +70,7 @@ class _Head:
 
 
 def verify_log(
-    entries: Iterable[dict[str, Any]],
+    lines: Iterable[bytes],
     checkpoints: Sequence[SignedCheckpoint],
     log_key: str,
     *,
@@ -77,7 +78,8 @@ def verify_log(
     border: Sequence[bytes] = (),
     trusted_witnesses: Sequence[str] | None = None,
 ) -> VerifyResult:
-    """Verify a log; raises `LogVerificationError` at the first problem."""
+    """Verify a log given as export lines (canonical JSON of each entry with its
+    `leaf_hash`, in index order); raises `LogVerificationError` at the first problem."""
     result = VerifyResult(first_index=start)
     verifier = _log_verifier(log_key)
     heads = _check_checkpoints(checkpoints, verifier, trusted_witnesses, result)
@@ -94,14 +96,8 @@ def verify_log(
             f"the hashes before index {start} do not match checkpoint {start}", start
         )
     last_checked = start
-    for entry in entries:
-        index = compact.size
-        found = entry.get("index")
-        if found != index:
-            if isinstance(found, int) and found > index:
-                raise LogVerificationError(f"entry {index} is missing", index)
-            raise LogVerificationError(f"entry {index}: found index {found!r} in its place", index)
-        compact.append(_leaf_hash_of(entry, index))
+    for line in lines:
+        compact.append(leaf_hash_of_line(line, compact.size))
         result.entries += 1
         while pending and pending[0].size == compact.size:
             if compact.root() != pending[0].root_hash:
@@ -129,7 +125,46 @@ def _log_verifier(log_key: str) -> Ed25519Verifier:
         raise LogVerificationError(f"bad log verifier key: {error}") from None
 
 
-def _leaf_hash_of(entry: dict[str, Any], index: int) -> bytes:
+_LEAF_HASH_MEMBER = b',"leaf_hash":"'
+_INDEX_MEMBER = b'"index":'
+_HEX_SIZE = 64
+
+
+def leaf_hash_of_line(line: bytes, index: int) -> bytes:
+    """The leaf hash of one exported entry line, checked against the line's `leaf_hash`.
+
+    An export line is the RFC 8785 canonical JSON of the entry *with* its `leaf_hash`; in
+    canonical (sorted) form that member sits right after `index`, so the leaf bytes are the
+    line without it: hashed as they are, without parsing. A line that is not in that form
+    (e.g. re-serialised by another tool) is parsed and its leaf rebuilt from its fields.
+    """
+    line = line.rstrip(b"\r\n")
+    cut = line.find(_LEAF_HASH_MEMBER)
+    if cut > 0:
+        start = cut + len(_LEAF_HASH_MEMBER)
+        end = start + _HEX_SIZE
+        at = line.rfind(_INDEX_MEMBER, 0, cut)
+        if (
+            at > 0
+            and line[end : end + 1] == b'"'
+            and line[at + len(_INDEX_MEMBER) : cut] == (str(index).encode())
+        ):
+            digest = hashlib.sha256(b"\x00" + line[:cut] + line[end + 1 :]).digest()
+            if digest.hex().encode() == line[start:end]:
+                return digest
+    return _leaf_hash_of_document(line, index)
+
+
+def _leaf_hash_of_document(line: bytes, index: int) -> bytes:
+    try:
+        entry = json.loads(line)
+        found = entry["index"] if isinstance(entry, dict) else None
+    except (ValueError, KeyError):
+        raise LogVerificationError(f"entry {index} is malformed", index) from None
+    if found != index:
+        if isinstance(found, int) and not isinstance(found, bool) and found > index:
+            raise LogVerificationError(f"entry {index} is missing", index)
+        raise LogVerificationError(f"entry {index}: found index {found!r} in its place", index)
     try:
         document = entry_document(**{name: entry[name] for name in LEAF_FIELDS})
         recomputed = compute_leaf_hash(document)

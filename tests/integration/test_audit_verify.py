@@ -281,3 +281,20 @@ def test_database_rewritten_node_fails_against_the_checkpoint(
         bad = first_bad_index(rt, session)
         assert bad is not None
         assert bad <= target.index
+
+
+def test_export_lines_are_canonical_json(exported: tuple[Path, list[AuditEntry]]) -> None:
+    out, _ = exported
+    from services.audit.canonical import canonical_json
+
+    for line in (out / "entries.jsonl").read_bytes().splitlines():
+        assert canonical_json(json.loads(line)) == line
+
+
+def test_verify_accepts_an_export_reformatted_by_another_tool(
+    exported: tuple[Path, list[AuditEntry]],
+) -> None:
+    out, _ = exported
+    rewrite(out, [json.dumps(json.loads(line), indent=None) + "\n" for line in lines(out)])
+    result = run("verify", str(out))
+    assert result.exit_code == 0, result.output
