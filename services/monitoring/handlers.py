@@ -214,21 +214,22 @@ def _on_match(
         previous, sighting_id = outcome[item.id]
         redraft = drafts.get(item.id)
         match_type = "sha256" if match.distance == 0 and item.sha256 == cmd.sha256 else "pdq"
-        item.record(
-            ContentReuploadDetected(
-                subject=item.id,
-                case_id=item.case_id,
-                owner_org=case.owner_org,
-                content_id=item.id,
-                sighting_id=sighting_id or "",
-                previous_status=previous,
-                status=item.status,
-                match_type=match_type,
-                distance=match.distance,
-                detected_by_org=actor.org,
-                draft_referral_id=redraft.id if redraft else None,
+        if sighting_id is not None:  # a URL already known online was announced when first seen
+            item.record(
+                ContentReuploadDetected(
+                    subject=item.id,
+                    case_id=item.case_id,
+                    owner_org=case.owner_org,
+                    content_id=item.id,
+                    sighting_id=sighting_id,
+                    previous_status=previous,
+                    status=item.status,
+                    match_type=match_type,
+                    distance=match.distance,
+                    detected_by_org=actor.org,
+                    draft_referral_id=redraft.id if redraft else None,
+                )
             )
-        )
         results.append(
             (
                 ItemMatch(

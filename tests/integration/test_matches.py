@@ -180,7 +180,7 @@ def test_match_removed_item_reappears_with_draft_takedown_based_on_last(
     assert detected.data["draft_referral_id"] == draft["id"]
 
 
-def test_match_same_url_twice_records_one_sighting(rt: Runtime, center: Agency) -> None:
+def test_match_same_url_twice_records_and_announces_once(rt: Runtime, center: Agency) -> None:
     case_id = open_case(rt, center)
     item = register(center, case_id)
 
@@ -190,6 +190,7 @@ def test_match_same_url_twice_records_one_sighting(rt: Runtime, center: Agency) 
     assert first.json["matches"][0]["sighting_id"] is not None
     assert second.json["matches"][0]["sighting_id"] is None
     assert sightings_of(rt, item["id"]) == 1
+    assert len(events(rt, subject=item["id"], type_="content.reupload_detected")) == 1
 
 
 def test_match_other_center_learns_only_that_owner_was_told(
