@@ -4,7 +4,7 @@ from flask import Flask
 
 from coordination import api, auth
 from coordination.config import Settings
-from coordination.http import basics, body, errors, metrics, request_log
+from coordination.http import access_records, basics, body, errors, metrics, request_log
 from coordination.runtime import EXTENSION, Runtime
 from services.clock import Clock
 
@@ -22,6 +22,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     basics.init_app(app)
     auth.init_app(app)
     api.init_app(app)
+    access_records.init_app(app)
     return app
 
 

@@ -1,0 +1,70 @@
+"""Every `/v1` request leaves an access record on `coordination.audit` (through the outbox).
+
+Reads and refusals too (401, 403, the policy's 404, 429). The record holds the action the view
+declares (`authorize`), "unknown" when nothing was routed, and the resource as the route
+template filled with the path's ids: never a query string, a body or an unrouted raw path.
+It is written in its own small transaction after the response is made; a failure to write it
+is logged (the request has already been handled) and counted.
+"""
+
+import logging
+import re
+
+from flask import Flask, Response, g, request
+
+from coordination.auth.guard import API_PREFIX
+from coordination.http.request_log import request_id
+from coordination.runtime import runtime
+from services.access_records.commands import RecordAccess
+from services.access_records.handlers import record_access
+from services.actor import SYSTEM, Actor
+
+log = logging.getLogger("coordination.access_records")
+
+_PLACEHOLDER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+RESOURCE_MAX = 120
+
+
+def resource() -> str:
+    rule = request.url_rule
+    if rule is None:
+        return "unrouted"
+    args = request.view_args or {}
+    filled = _PLACEHOLDER.sub(lambda m: str(args.get(m.group(1), m.group(0))), rule.rule)
+    return filled[:RESOURCE_MAX]
+
+
+def case_id() -> str:
+    args = request.view_args or {}
+    value = args.get("case_id")
+    rule = request.url_rule
+    if value is None and rule is not None and rule.rule.startswith(f"{API_PREFIX}/cases/<"):
+        value = next(iter(args.values()), None)
+    return str(value)[:64] if value else ""
+
+
+def init_app(app: Flask) -> None:
+    @app.after_request
+    def _record_access(response: Response) -> Response:
+        path = request.path
+        if path != API_PREFIX and not path.startswith(API_PREFIX + "/"):
+            return response
+        actor = g.get("actor")
+        cmd = RecordAccess(
+            org=actor.org if isinstance(actor, Actor) else "",
+            client_id=actor.client_id if isinstance(actor, Actor) else "",
+            action=str(g.get("action") or "unknown"),
+            resource=resource(),
+            status=response.status_code,
+            request_id=request_id(),
+            method=request.method,
+            case_id=case_id(),
+        )
+        try:
+            who = actor if isinstance(actor, Actor) else SYSTEM
+            record_access(cmd, runtime().uow(who, request_id=cmd.request_id))
+        except Exception:
+            log.exception(
+                "access record not written", extra={"fields": {"request_id": cmd.request_id}}
+            )
+        return response

@@ -1,0 +1,291 @@
+"""The outbox relay: publishes committed outbox rows to Kafka as CloudEvents, in write order.
+
+A row is marked published only after the broker acknowledged its record (`acks=all`, with an
+idempotent producer), so nothing committed is lost; a relay that dies between the ack and the
+mark publishes the row again, and the consumers, idempotent on the event id, absorb that.
+
+* PostgreSQL: each batch is claimed with `FOR UPDATE SKIP LOCKED`, so several relays can run;
+  the relay sleeps on `LISTEN coordination_outbox` (a trigger NOTIFYs on every insert).
+* SQLite: one relay; it reads a batch, publishes outside any transaction (SQLite's single
+  writer lock must never wait on the broker, or the API would stop accepting writes), then
+  marks it, and polls every `poll_interval_s` while idle.
+
+While the broker is unreachable the relay backs off exponentially (up to `MAX_BACKOFF_S`); the
+API keeps writing to the outbox meanwhile.
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from kafka import KafkaProducer
+from sqlalchemy import Engine, delete, exists, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from events import cloudevents, metrics
+from events.kafka import KafkaSettings, client_config, ensure_topics
+from services.audit.models import AuditEntry
+from services.clock import Clock, SystemClock
+from services.messages import TOPIC_AUDIT, TOPIC_EVENTS
+from services.outbox.models import OutboxMessage
+
+log = logging.getLogger("coordination.relay")
+
+OUTBOX_CHANNEL = "coordination_outbox"  # NOTIFY channel of the trigger in migration 0005
+MAX_BACKOFF_S = 30.0
+TOPIC_CHECK_EVERY_S = 5.0
+PURGE_EVERY_S = 600.0
+#: Topics whose events the audit trail records: what `reconcile` can check against it.
+AUDITED_TOPICS = (TOPIC_EVENTS, TOPIC_AUDIT)
+
+
+class PublishFailed(Exception):
+    """The broker did not acknowledge a batch in time; nothing of it was marked published."""
+
+
+@dataclass
+class RelayOptions:
+    batch_size: int = 500
+    poll_interval_s: float = 0.05  # SQLite idle poll; on PostgreSQL, the LISTEN fallback x 20
+    publish_timeout_s: float = 10.0
+    retention_days: int = 7
+
+
+def make_producer(settings: KafkaSettings) -> KafkaProducer:
+    return KafkaProducer(
+        **client_config(settings),
+        # Idempotent, acknowledged by all in-sync replicas: set explicitly, since some other
+        # settings silently turn idempotence off.
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=2,
+        batch_size=256 * 1024,
+        max_block_ms=5000,
+        request_timeout_ms=5000,
+    )
+
+
+class Relay:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Any],
+        settings: KafkaSettings,
+        *,
+        options: RelayOptions | None = None,
+        clock: Clock | None = None,
+        producer_factory: Callable[[KafkaSettings], KafkaProducer] = make_producer,
+    ) -> None:
+        self.session_factory = session_factory
+        self.settings = settings
+        self.options = options or RelayOptions()
+        self.clock: Clock = clock or SystemClock()
+        self._producer_factory = producer_factory
+        self._producer: KafkaProducer | None = None
+        self._topics_checked_at = 0.0
+        self._purged_at = 0.0
+        self._measured_at = 0.0
+        self.failures = 0
+
+    @property
+    def engine(self) -> Engine:
+        bind = self.session_factory.kw["bind"]
+        assert isinstance(bind, Engine)
+        return bind
+
+    @property
+    def on_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    # ---- the loop ------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        """Publish until `stop` is set: at once after a commit, with backoff while Kafka is down."""
+        listener = _Listener(self.engine) if self.on_postgres else None
+        try:
+            while not stop.is_set():
+                try:
+                    published = self.publish_pending()
+                    self.failures = 0
+                    self._housekeeping()
+                except Exception as exc:  # the broker or the database is away: back off
+                    self.failures += 1
+                    self._drop_producer()
+                    wait = min(MAX_BACKOFF_S, 0.2 * 2 ** min(self.failures, 10))
+                    log.warning(
+                        "relay publish failed; retrying",
+                        extra={"fields": {"error": type(exc).__name__, "retry_in_s": wait}},
+                    )
+                    stop.wait(wait)
+                    continue
+                if published >= self.options.batch_size:
+                    continue  # a backlog: go on at once
+                if listener is not None:
+                    listener.wait(self.options.poll_interval_s * 20, stop)
+                else:
+                    stop.wait(self.options.poll_interval_s)
+        finally:
+            if listener is not None:
+                listener.close()
+            self.close()
+
+    def close(self) -> None:
+        if self._producer is not None:
+            self._producer.close(timeout=5)
+            self._producer = None
+
+    # ---- publishing ----------------------------------------------------------------------
+
+    def publish_pending(self) -> int:
+        """Publish one batch of unpublished rows in write order; returns how many."""
+        pending = (
+            select(OutboxMessage)
+            .where(OutboxMessage.published_at.is_(None))
+            .order_by(OutboxMessage.position)
+            .limit(self.options.batch_size)
+        )
+        if self.on_postgres:
+            # The claim holds until the marks commit; other relays skip these rows.
+            with self.session_factory() as session:
+                rows = list(session.scalars(pending.with_for_update(skip_locked=True)))
+                if rows:
+                    self._publish(rows)
+                    self._mark(session, rows)
+                session.commit()
+        else:
+            with self.session_factory() as session:
+                rows = list(session.scalars(pending))
+                session.expunge_all()
+                session.rollback()
+            if rows:
+                self._publish(rows)
+                with self.session_factory() as session:
+                    self._mark(session, rows)
+                    session.commit()
+        metrics.PUBLISHED.inc(len(rows))
+        return len(rows)
+
+    def reconcile(self) -> int:
+        """Republish every kept row whose event the audit trail lacks; returns how many."""
+        republished = 0
+        after = 0
+        while True:
+            with self.session_factory() as session:
+                rows = list(
+                    session.scalars(
+                        select(OutboxMessage)
+                        .where(
+                            OutboxMessage.position > after,
+                            OutboxMessage.topic.in_(AUDITED_TOPICS),
+                            ~exists().where(AuditEntry.event_id == OutboxMessage.id),
+                        )
+                        .order_by(OutboxMessage.position)
+                        .limit(self.options.batch_size)
+                    )
+                )
+                session.expunge_all()
+            if not rows:
+                return republished
+            self._publish(rows)
+            with self.session_factory() as session:
+                self._mark(session, rows)
+                session.commit()
+            republished += len(rows)
+            after = rows[-1].position
+
+    def backlog(self) -> int:
+        with self.session_factory() as session:
+            count = session.scalar(select(func.count()).where(OutboxMessage.published_at.is_(None)))
+        return int(count or 0)
+
+    def purge_published(self) -> int:
+        """Delete published rows older than the retention period (CONTRACT section 5)."""
+        cutoff = self.clock.now() - timedelta(days=self.options.retention_days)
+        with self.session_factory() as session:
+            result = session.execute(
+                delete(OutboxMessage).where(
+                    OutboxMessage.published_at.is_not(None), OutboxMessage.published_at < cutoff
+                )
+            )
+            session.commit()
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def _publish(self, rows: Sequence[OutboxMessage]) -> None:
+        producer = self._ensure_producer()
+        futures = [
+            producer.send(row.topic, key=row.key.encode(), value=cloudevents.encode(row))
+            for row in rows
+        ]
+        producer.flush(timeout=self.options.publish_timeout_s)
+        failed = [f for f in futures if not f.is_done or f.failed()]
+        if failed:
+            first = failed[0]
+            reason = type(first.exception).__name__ if first.is_done else "timeout"
+            raise PublishFailed(f"{len(failed)} of {len(rows)} records not acknowledged: {reason}")
+        acked = self.clock.now()
+        for row in rows:
+            metrics.PUBLISH_LATENCY.observe(max(0.0, (acked - row.created_at).total_seconds()))
+
+    def _mark(self, session: Session, rows: Sequence[OutboxMessage]) -> None:
+        now = self.clock.now()
+        positions = [row.position for row in rows]
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.position.in_(positions))
+            .values(published_at=now, attempts=OutboxMessage.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+
+    def _ensure_producer(self) -> KafkaProducer:
+        if time.monotonic() - self._topics_checked_at > TOPIC_CHECK_EVERY_S:
+            # Also after a broker came back empty: recreate the topics before it auto-creates
+            # them with its own defaults.
+            ensure_topics(self.settings)
+            self._topics_checked_at = time.monotonic()
+        if self._producer is None:
+            self._producer = self._producer_factory(self.settings)
+        return self._producer
+
+    def _drop_producer(self) -> None:
+        self._topics_checked_at = 0.0
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=0)  # fail what is buffered; it is resent anyway
+            except Exception:
+                log.debug("closing a failed producer", exc_info=True)
+            self._producer = None
+
+    def _housekeeping(self) -> None:
+        now = time.monotonic()
+        if now - self._purged_at > PURGE_EVERY_S:
+            self._purged_at = now
+            self.purge_published()
+        if now - self._measured_at > 1.0:
+            self._measured_at = now
+            metrics.OUTBOX_BACKLOG.set(self.backlog())
+
+
+class _Listener:
+    """`LISTEN coordination_outbox` on its own autocommit connection (PostgreSQL only)."""
+
+    def __init__(self, engine: Engine) -> None:
+        import psycopg
+
+        url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.connection = psycopg.connect(url, autocommit=True, connect_timeout=5)
+        self.connection.execute(f"LISTEN {OUTBOX_CHANNEL}")
+
+    def wait(self, timeout_s: float, stop: threading.Event) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            for _ in self.connection.notifies(timeout=min(left, 0.5), stop_after=1):
+                return
+
+    def close(self) -> None:
+        self.connection.close()

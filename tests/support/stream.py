@@ -1,0 +1,132 @@
+"""Helpers for event-stream tests: write events through the outbox, run the relay and the
+consumers in threads, and read topics back with a plain Kafka consumer."""
+
+import dataclasses
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
+from sqlalchemy import select
+
+from coordination.config import Settings
+from coordination.runtime import Runtime
+from events import cloudevents
+from events.broker import EmbeddedBroker
+from events.relay import Relay, RelayOptions
+from services.actor import Actor
+from services.cases.events import CaseUpdated
+from services.ids import new_id
+from services.outbox.models import OutboxMessage
+
+ACTOR = Actor(org="stream-test-org", org_kind="support_center", client_id="stream-test-client")
+
+
+def with_broker(settings: Settings, broker: EmbeddedBroker) -> Settings:
+    return dataclasses.replace(settings, kafka_bootstrap_servers=broker.bootstrap_servers)
+
+
+def write_case_events(rt: Runtime, case_id: str, count: int) -> list[str]:
+    """`count` committed changes of one case (one transaction each); their event ids in order."""
+    ids = []
+    for n in range(count):
+        request_id = new_id()
+        with rt.uow(ACTOR, request_id=request_id) as uow:
+            uow.announce(
+                CaseUpdated(
+                    subject=case_id,
+                    case_id=case_id,
+                    owner_org=ACTOR.org,
+                    changed=("status",),
+                    status="active" if n % 2 else "open",
+                    previous_status="open" if n % 2 else "active",
+                    age_band="20s",
+                    is_minor=False,
+                )
+            )
+            uow.commit()
+            ids.append(
+                uow.session.scalars(
+                    select(OutboxMessage.id).where(OutboxMessage.request_id == request_id)
+                ).one()
+            )
+    return ids
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+@contextmanager
+def running(worker: Any) -> Iterator[threading.Event]:
+    """Run `worker.run(stop)` in a thread for the duration of the block."""
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        yield stop
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+        assert not thread.is_alive(), "worker did not stop"
+
+
+def make_relay(rt: Runtime, settings: Settings, **options: Any) -> Relay:
+    return Relay(rt.session_factory, settings, options=RelayOptions(**options))
+
+
+class TopicReader:
+    """A plain consumer over every partition of a topic, from the beginning."""
+
+    def __init__(self, broker: EmbeddedBroker, topic: str) -> None:
+        self.topic = topic
+        self.consumer = KafkaConsumer(
+            bootstrap_servers=broker.bootstrap_servers,
+            enable_auto_commit=False,
+            fetch_max_wait_ms=10,
+            request_timeout_ms=5000,
+        )
+        self.records: list[Any] = []
+        self._assigned = False
+
+    def _assign(self) -> None:
+        partitions = self.consumer.partitions_for_topic(self.topic)
+        if not partitions:
+            return
+        tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
+        self.consumer.assign(tps)
+        self.consumer.seek_to_beginning(*tps)
+        self._assigned = True
+
+    def poll(self) -> list[Any]:
+        if not self._assigned:
+            self._assign()
+            if not self._assigned:
+                return self.records
+        for recs in self.consumer.poll(timeout_ms=100).values():
+            self.records.extend(recs)
+        return self.records
+
+    def events(self) -> list[cloudevents.ReceivedEvent]:
+        return [cloudevents.decode(r.value) for r in self.poll()]
+
+    def wait_for_ids(self, ids: list[str], timeout: float = 30.0) -> list[Any]:
+        wanted = set(ids)
+
+        def arrived() -> bool:
+            return wanted <= {cloudevents.decode(r.value).id for r in self.poll()}
+
+        wait_for(arrived, timeout, f"{len(ids)} events on {self.topic}")
+        return [r for r in self.records if cloudevents.decode(r.value).id in wanted]
+
+    def close(self) -> None:
+        self.consumer.close()
