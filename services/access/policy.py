@@ -270,6 +270,31 @@ def orgs_reading_identity_for(
     return sorted(session.scalars(stmt))
 
 
+def live_consent_for(session: Session, case_id: str, org_kind: str) -> Consent | None:
+    """The live consent that lets the case be shared with an org of `org_kind`, if any."""
+    purpose = ORG_KIND_PURPOSE.get(org_kind)
+    if purpose is None:
+        return None
+    return session.scalars(
+        select(Consent)
+        .where(
+            Consent.case_id == case_id,
+            Consent.purpose == purpose,
+            Consent.revoked_at.is_(None),
+        )
+        .order_by(Consent.id.desc())
+        .limit(1)
+    ).first()
+
+
+def sharing_is_lawful(
+    session: Session, case_id: str, org_kind: str, legal_basis: str | None
+) -> bool:
+    """May a referral share this case with an org of `org_kind`? (CONTRACT section 4: a live
+    consent of the matching purpose, or a recorded legal basis.)"""
+    return legal_basis is not None or live_consent_for(session, case_id, org_kind) is not None
+
+
 def consent_filter(actor: Actor) -> ColumnElement[bool]:
     """Consents are the owner's records: only the owning center lists or reads them."""
     if actor.org_kind != OWNER_KIND:

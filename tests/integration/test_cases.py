@@ -1,6 +1,9 @@
 """Cases over HTTP: open, read, list, change; references, versions and events."""
 
 import re
+import threading
+
+from flask import Flask
 
 from coordination.runtime import Runtime
 from tests.support.agencies import Agencies
@@ -206,3 +209,30 @@ def test_list_cases_filters_by_status_and_harm_type(agencies: Agencies) -> None:
     assert center.get("/v1/cases?status=lost").status_code == 422
     assert center.get("/v1/cases?harm_type=gossip").status_code == 422
     assert center.get("/v1/cases?colour=red").status_code == 422
+
+
+def test_concurrent_openings_get_distinct_consecutive_references(
+    agencies: Agencies, app: Flask
+) -> None:
+    center = agencies.new("support_center")
+    results: list[int] = []
+
+    def open_one() -> None:
+        http = app.test_client()
+        response = http.post(
+            "/v1/cases",
+            json={"harm_types": ["other"]},
+            headers={"Authorization": f"Bearer {center.token}"},
+        )
+        results.append(response.status_code)
+
+    threads = [threading.Thread(target=open_one) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [201] * 8
+    references = [c["reference"] for c in center.get("/v1/cases").json["items"]]  # type: ignore[index]
+    numbers = sorted(int(r.rsplit("-", 1)[1]) for r in references)
+    assert len(set(references)) == 8
+    assert numbers == list(range(numbers[0], numbers[0] + 8))

@@ -159,3 +159,25 @@ def test_a_police_org_with_the_center_id_is_not_the_owner(agencies: Agencies, rt
     case = open_case(center)
     impostor = Actor(org=center.org, org_kind="police", client_id="x")
     assert case["id"] not in case_ids(rt, impostor)
+
+
+def test_sharing_is_lawful_with_matching_live_consent_or_legal_basis(
+    agencies: Agencies, rt: Runtime
+) -> None:
+    center = agencies.new("support_center")
+    case = open_case(center)
+    with rt.session_factory() as session:
+        assert not policy.sharing_is_lawful(session, case["id"], "police", None)
+        assert policy.sharing_is_lawful(session, case["id"], "police", "court_order")
+    consent = center.post(
+        f"/v1/cases/{case['id']}/consents",
+        json={"purpose": "share_with_police", "granted_by": "victim"},
+    ).json
+    assert consent is not None
+    with rt.session_factory() as session:
+        assert policy.sharing_is_lawful(session, case["id"], "police", None)
+        assert not policy.sharing_is_lawful(session, case["id"], "legal_aid", None)
+        assert policy.live_consent_for(session, case["id"], "police").id == consent["id"]  # type: ignore[union-attr]
+    center.post(f"/v1/consents/{consent['id']}/revoke", headers={"If-Match": '"1"'})
+    with rt.session_factory() as session:
+        assert not policy.sharing_is_lawful(session, case["id"], "police", None)
