@@ -131,6 +131,11 @@ def prove_inclusion(session: Session, index: int, size: int | None) -> Inclusion
             errors={"index": [f"not in a tree of size {size}"]},
         )
     store = NodeStore(session)
+    store.prefetch_for(
+        lambda nodes: nodes.subtree_hash(0, index),
+        lambda nodes: root(nodes, size),
+        lambda nodes: inclusion_proof(nodes, index, size),
+    )
     return InclusionProof(
         index=index,
         tree_size=size,
@@ -153,6 +158,11 @@ def prove_consistency(session: Session, first: int, second: int | None) -> Consi
             errors={"first": [f"from 1 to {second}"]},
         )
     store = NodeStore(session)
+    store.prefetch_for(
+        lambda nodes: root(nodes, first),
+        lambda nodes: root(nodes, second),
+        lambda nodes: consistency_proof(nodes, first, second),
+    )
     return ConsistencyProof(
         first=first,
         second=second,
