@@ -18,7 +18,7 @@ from services.content.models import ContentItem, Sighting
 from services.errors import Forbidden, InvalidInput, NotFound
 from services.ids import new_id
 from services.monitoring.commands import RecordCheck, ReportHit, Sweep
-from services.monitoring.index import SharedIndex, is_matchable_case
+from services.monitoring.index import SharedIndex, is_matchable_case, prune_changes
 from services.monitoring.models import LOW_QUALITY, MonitoringHit, MonitoringPlan, ReferralClock
 from services.monitoring.schedule import record_check, start_monitoring_if_cleared
 from services.referrals.events import ReferralOverdue
@@ -30,6 +30,8 @@ REPORTER_KINDS = frozenset({"support_center", "standards_commission"})
 #: A referral in one of these is still being worked on, so it can be late.
 OPEN_STATUSES = ("requested", "accepted", "in_progress", "on_hold")
 MAX_URL = 2048
+#: How long the hash index change log is kept; a process idle longer reloads its index.
+INDEX_CHANGES_KEPT = timedelta(days=7)
 MAX_PLATFORM = 100
 
 
@@ -287,6 +289,9 @@ def sweep(cmd: Sweep, uow: UnitOfWork) -> SweepReport:
     exactly one of them (an upsert on its clock row), and announced in the same transaction."""
     overdue = _sweep_overdue(cmd, uow)
     monitoring = _sweep_cleared_cases(cmd, uow)
+    with uow:
+        prune_changes(uow.session, uow.clock.now() - INDEX_CHANGES_KEPT)
+        uow.commit()
     return SweepReport(overdue, monitoring)
 
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, insert, inspect, select, update
+from sqlalchemy import delete, event, func, insert, inspect, select, update
 from sqlalchemy.orm import Session, UOWTransaction
 
 from services.cases.models import Case
@@ -111,7 +111,8 @@ class SharedIndex:
             seen = self._generation
             if seen == current:
                 return
-            if seen is None or seen > current:  # first use, or a database that was reset
+            if seen is None or seen > current or not _replayable(session, seen):
+                # First use, a database that was reset, or changes pruned since: load it all.
                 self._load_all(session)
             else:
                 self._replay(session, seen, current)
@@ -167,6 +168,18 @@ class SharedIndex:
                 self.index.add_many([entry_of(item)])
             else:
                 self.index.remove(item.id)
+
+
+def _replayable(session: Session, seen: int) -> bool:
+    """Every change above `seen` is still logged (the sweeper prunes old ones)."""
+    oldest = session.scalar(select(func.min(HashIndexChange.generation)))
+    return oldest is not None and oldest <= seen + 1
+
+
+def prune_changes(session: Session, before: datetime) -> int:
+    """Forget changes logged before `before`; a process that had not seen them reloads."""
+    result = session.execute(delete(HashIndexChange).where(HashIndexChange.changed_at < before))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def current_generation(session: Session) -> int:

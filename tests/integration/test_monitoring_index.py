@@ -134,3 +134,24 @@ def test_index_each_change_bumps_generation_with_its_log_row(
         ).all()
     assert after > before
     assert item["id"] in logged
+
+
+def test_index_behind_pruned_changes_reloads_everything(rt: Runtime, agencies: Agencies) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from services.monitoring.index import prune_changes
+
+    center = agencies.new("support_center")
+    case_id = open_case(rt, center)
+    index = SharedIndex()
+    with rt.session_factory() as session:
+        index.refresh(session)
+    item = register(center, case_id)
+    with rt.uow() as uow:  # the sweeper's pruning, as if a week had passed
+        assert prune_changes(uow.session, datetime.now(UTC) + timedelta(days=1)) >= 1
+        uow.commit()
+
+    with rt.session_factory() as session:
+        index.refresh(session)
+
+    assert item["id"] in index.index
