@@ -25,7 +25,7 @@ INDEXES = (
     (
         "ix_stats_support_services_delivered_at",
         "support_services",
-        ["delivered_at", "type", "count"],
+        ["delivered_at", "type", "count", "case_id"],
     ),
 )
 

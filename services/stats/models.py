@@ -17,11 +17,12 @@ STATISTICS_INDEXES = (
         ReferralUpdate.business_status,
         ReferralUpdate.occurred_at,
     ),
-    # The support actions of a period by type, from the index alone on PostgreSQL.
+    # The support actions of a period by type, and the cases served, from the index alone.
     Index(
         "ix_stats_support_services_delivered_at",
         SupportService.delivered_at,
         SupportService.type,
         SupportService.count,
+        SupportService.case_id,
     ),
 )

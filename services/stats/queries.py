@@ -6,8 +6,8 @@ support services): no second set of counters that could drift from them.
 
 What each figure counts, for a period [start, end):
 - cases opened: cases whose `opened_at` is in the period;
-- victims served: cases open at some time in the period (opened before its end and not closed
-  before its start), one victim per case; their age bands are counted on the same cases;
+- victims served: cases opened in the period, and earlier cases that were given a service in
+  it (one victim per case); their age bands are counted on the same cases;
 - content removed: items whose (last) removal falls in the period, and how many of them involve
   a minor; the median time from takedown request to removal is taken over those of them whose
   takedown was requested through a referral;
@@ -74,8 +74,11 @@ def count_figures(session: Session, period: Period) -> Figures:
         or 0
     )
 
-    served = and_(
-        Case.opened_at < period.end, or_(Case.closed_at.is_(None), Case.closed_at >= period.start)
+    served = or_(
+        within(Case.opened_at, period),
+        Case.id.in_(
+            select(SupportService.case_id).where(within(SupportService.delivered_at, period))
+        ),
     )
     bands = dict.fromkeys(AGE_BANDS, 0)
     for band, count in session.execute(

@@ -50,14 +50,15 @@ ITEMS_DELETED = 2194
 ITEMS_INVOLVING_MINORS = 1190  # 54.2 % of the deleted items
 # 4,926 support actions in all: the deletions, then the other services, as (cases, count each).
 OTHER_SERVICES = {
-    "consultation": (270, 6),  # 1,620
-    "psychological_therapy": (68, 9),  # 612
+    "consultation": (54, 30),  # 1,620
+    "psychological_therapy": (34, 18),  # 612
     "legal_support": (53, 6),  # 318
     "investigation_support": (26, 7),  # 182
 }
 SUPPORT_ACTIONS = ITEMS_DELETED + sum(cases * each for cases, each in OTHER_SERVICES.values())
 INVESTIGATIONS = 30
 ARRESTS = 7
+CONTRACT_CHECKS = 3
 
 
 class StoryClock:
@@ -84,6 +85,13 @@ class StoryWorld:
     commission: Agency
     police: Agency
     auditor: Agency
+    # Each kind of request is checked against openapi.yaml the first few times, not thousands.
+    checked: dict[str, int] = field(default_factory=dict)
+
+    def post(self, by: Agency, kind: str, path: str, **kwargs: Any) -> Any:
+        seen = self.checked.get(kind, 0)
+        self.checked[kind] = seen + 1
+        return by.post(path, check_contract=seen < CONTRACT_CHECKS, **kwargs)
 
     @contextmanager
     def at(self, moment: datetime) -> Iterator[None]:
@@ -97,7 +105,9 @@ class StoryWorld:
     # ---- one agency action each, at the clock's moment ----------------------------------
 
     def open_case(self, age_band: str, harm_types: list[str] | None = None) -> str:
-        response = self.center.post(
+        response = self.post(
+            self.center,
+            "case",
             "/v1/cases",
             json={
                 "harm_types": harm_types or ["non_consensual_distribution"],
@@ -108,25 +118,30 @@ class StoryWorld:
 
     def grant_consent(self, case_id: str, purpose: str, minor: bool) -> None:
         _created(
-            self.center.post(
+            self.post(
+                self.center,
+                "consent",
                 f"/v1/cases/{case_id}/consents",
                 json={"purpose": purpose, "granted_by": "guardian" if minor else "victim"},
             )
         )
 
     def register_content(self, case_id: str, involves_minor: bool, rng: random.Random) -> str:
-        response = self.center.post(
-            f"/v1/cases/{case_id}/content",
-            json={
-                "kind": "video" if rng.random() < 0.3 else "image",
-                "sha256": f"{rng.getrandbits(256):064x}",
-                "involves_minor": involves_minor,
-            },
-        )
+        kind = "video" if rng.random() < 0.3 else "image"
+        item: dict[str, Any] = {
+            "kind": kind,
+            "sha256": f"{rng.getrandbits(256):064x}",
+            "involves_minor": involves_minor,
+        }
+        if kind == "image":
+            item |= {"pdq": f"{rng.getrandbits(256):064x}", "pdq_quality": 90}
+        response = self.post(self.center, "content", f"/v1/cases/{case_id}/content", json=item)
         return str(_created(response)["id"])
 
     def refer(self, case_id: str, referral_type: str, to: Agency, content_ids: list[str]) -> Ref:
-        response = self.center.post(
+        response = self.post(
+            self.center,
+            "referral",
             "/v1/referrals",
             json={
                 "case_id": case_id,
@@ -138,7 +153,9 @@ class StoryWorld:
         return Ref(str(_created(response)["id"]), _version(response))
 
     def update(self, by: Agency, ref: Ref, **body: Any) -> None:
-        response = by.post(
+        response = self.post(
+            by,
+            "update",
             f"/v1/referrals/{ref.id}/updates",
             json={"occurred_at": _iso(self.clock.at), **body},
             headers={"If-Match": f'"{ref.version}"'},
@@ -148,7 +165,9 @@ class StoryWorld:
 
     def record_service(self, case_id: str, service_type: str, count: int) -> None:
         _created(
-            self.center.post(
+            self.post(
+                self.center,
+                "service",
                 f"/v1/cases/{case_id}/services",
                 json={"type": service_type, "delivered_at": _iso(self.clock.at), "count": count},
             )
