@@ -18,10 +18,13 @@ from coordination.audit_cli import audit
 from coordination.config import Settings
 from coordination.runtime import Runtime
 from services.audit.export import verify_database
+from services.audit.log import NodeStore
+from services.audit.merkle import root
 from services.audit.models import AuditEntry, compute_leaf_hash
 from services.audit.verify import LogVerificationError
 from tests.conftest import is_postgres
 from tests.integration.test_audit_api import append, checkpoint_now, draft
+from tests.support.agencies import Agencies
 
 
 @pytest.fixture
@@ -298,3 +301,32 @@ def test_verify_accepts_an_export_reformatted_by_another_tool(
     rewrite(out, [json.dumps(json.loads(line), indent=None) + "\n" for line in lines(out)])
     result = run("verify", str(out))
     assert result.exit_code == 0, result.output
+
+
+def test_erasing_a_victim_identity_leaves_verify_passing_with_the_same_roots(
+    agencies: Agencies, rt: Runtime
+) -> None:
+    from tests.support.cases import open_case
+
+    center = agencies.new("support_center")
+    case = open_case(center)
+    put = center.put(f"/v1/cases/{case['id']}/victim", json={"name": "Kim Example"})
+    assert put.status_code in (200, 201), put.json
+    append(
+        rt,
+        [
+            draft(center.org, case_id=case["id"], action="victim.write"),
+            draft(center.org, case_id=case["id"], action="victim.read"),
+        ],
+    )
+    checkpoint_now(rt)
+    log_key = signer_for(rt.settings).verifier().verifier_key()
+    with rt.session_factory() as session:
+        before = verify_database(session, log_key)
+    erased = center.delete(f"/v1/cases/{case['id']}/victim")
+    assert erased.status_code == 204, erased.get_data(as_text=True)
+    with rt.session_factory() as session:
+        after = verify_database(session, log_key)
+        same_size_root = root(NodeStore(session), before.tree_size)
+    assert same_size_root == before.root_hash
+    assert after.tree_size >= before.tree_size

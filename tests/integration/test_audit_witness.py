@@ -1,6 +1,7 @@
 """Checkpoints reach every entry within seconds; witnesses cosign only a log that extends what
 they saw, and the log publishes their cosignatures."""
 
+import json
 import threading
 import time
 import uuid
@@ -8,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from flask.testing import FlaskClient
 
-from coordination.audit_cli import Transport, WitnessFailure, run_witness
+from coordination.audit_cli import Transport, WitnessFailure, audit, run_witness
 from coordination.audit_worker import run_checkpointer
 from coordination.runtime import Runtime
 from services.audit.checkpoints import load_or_create_signer
@@ -25,6 +27,7 @@ from services.audit.note import (
 )
 from services.audit.witness import WitnessRefusal, WitnessState, witness
 from tests.integration.test_audit_api import append, checkpoint_now, draft
+from tests.integration.test_audit_verify import cli_env  # noqa: F401
 from tests.support.agencies import Agencies
 
 
@@ -190,3 +193,36 @@ def test_log_key_file_is_created_once_with_mode_0600(tmp_path: Path) -> None:
     again = load_or_create_signer(path, "ignored")
     assert path.stat().st_mode & 0o777 == 0o600
     assert again.verifier().verifier_key() == first.verifier().verifier_key()
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_checkpoint_command_signs_the_new_entries(rt: Runtime) -> None:
+    (entry,) = append(rt, [draft("org-cli")])
+    result = CliRunner().invoke(audit, ["checkpoint"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert int(result.output.splitlines()[1]) > entry.index
+    again = CliRunner().invoke(audit, ["checkpoint"], catch_exceptions=False)
+    assert "nothing to sign" in again.output
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_witness_command_fetches_a_token_and_cosigns(
+    agencies: Agencies, rt: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commission = agencies.new("standards_commission")
+    monkeypatch.setattr(
+        "coordination.audit_cli.http_transport", lambda url: client_transport(commission.http)
+    )
+    append(rt, [draft("org-cli")])
+    checkpoint_now(rt)
+    key = tmp_path / "witness.key"
+    args = ["witness", "--url", "http://coordination.test", "--key", str(key)]
+    args += ["--client-id", commission.client_id, "--client-secret", commission.client_secret]
+    result = CliRunner().invoke(audit, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["status"] == 201
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "witness.key.state.json").exists()
+    body = commission.get("/v1/audit/checkpoint").json
+    assert report["witness_key"] in [c["verifier_key"] for c in body["cosignatures"]]
