@@ -234,5 +234,14 @@ def _register_oauth() -> None:
 _register_oauth()  # `clients ...` and `keys rotate` (issue 3), in coordination/auth/cli.py
 
 
+def _register_stream() -> None:
+    from coordination.stream_cli import register
+
+    register(main)
+
+
+_register_stream()  # `relay` and `consume` (issue 5), in coordination/stream_cli.py
+
+
 if __name__ == "__main__":
     main()

@@ -43,6 +43,9 @@ APP_FACTORY = "coordination.app:serve_app"
 BACKGROUND_WORKERS: list[str] = [
     "coordination.sweeper:run_sweeper",  # takedown clock and monitoring (issue 7)
     "coordination.audit_worker:run_checkpointer",  # audit checkpoints (issue 6)
+    "events.workers:run_relay",  # outbox to Kafka (issue 5)
+    "events.workers:run_audit_consumer",  # Kafka to the audit trail (issue 5)
+    "events.workers:run_notification_consumer",  # notifications and webhooks (issue 5)
 ]
 
 

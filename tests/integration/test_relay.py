@@ -76,9 +76,12 @@ def test_relay_delivers_everything_after_broker_pause(
         try:
             during = write_case_events(rt, case, 5)  # the API keeps committing meanwhile
             with rt.session_factory() as session:
-                assert session.scalar(
-                    select(OutboxMessage.published_at).where(OutboxMessage.id == during[-1])
-                ) is None
+                assert (
+                    session.scalar(
+                        select(OutboxMessage.published_at).where(OutboxMessage.id == during[-1])
+                    )
+                    is None
+                )
         finally:
             own_broker.resume()
         records = reader.wait_for_ids(before + during, timeout=60)

@@ -130,3 +130,31 @@ class TopicReader:
 
     def close(self) -> None:
         self.consumer.close()
+
+
+def make_audit_consumer(rt: Runtime, settings: Settings, name: str) -> Any:
+    """An audit consumer with its own offsets and dedupe rows (a name of the test's own)."""
+    from events.consumers.audit import AuditConsumer
+
+    consumer = AuditConsumer(rt.session_factory, settings)
+    consumer.name = name
+    return consumer
+
+
+def audit_counts(rt: Runtime, ids: list[str]) -> dict[str, int]:
+    """How many audit entries each event id has (absent ids: none)."""
+    from sqlalchemy import func
+
+    from services.audit.models import AuditEntry
+
+    with rt.session_factory() as session:
+        rows = session.execute(
+            select(AuditEntry.event_id, func.count())
+            .where(AuditEntry.event_id.in_(ids))
+            .group_by(AuditEntry.event_id)
+        ).all()
+    return {event_id: int(count) for event_id, count in rows}
+
+
+def all_audited(rt: Runtime, ids: list[str]) -> bool:
+    return set(audit_counts(rt, ids)) == set(ids)
