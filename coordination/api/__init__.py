@@ -15,4 +15,6 @@ def init_app(app: Flask) -> None:
     from coordination.api.services import routes as service_routes  # noqa: F401
     from coordination.api.monitoring import routes as monitoring_routes  # noqa: F401
     from coordination.api.audit import routes as audit_routes  # noqa: F401
+    from coordination.api.notifications import routes as notification_routes  # noqa: F401
+    from coordination.api.subscriptions import routes as subscription_routes  # noqa: F401
     app.register_blueprint(api)

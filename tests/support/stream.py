@@ -158,3 +158,23 @@ def audit_counts(rt: Runtime, ids: list[str]) -> dict[str, int]:
 
 def all_audited(rt: Runtime, ids: list[str]) -> bool:
     return set(audit_counts(rt, ids)) == set(ids)
+
+
+def write_referral_event(rt: Runtime, event: Any, actor: Actor | None = None) -> str:
+    """Commit one referral event (as the workflow would) and return its event id."""
+    request_id = new_id()
+    with rt.uow(actor or ACTOR, request_id=request_id) as uow:
+        uow.announce(event)
+        uow.commit()
+        event_id: str = uow.session.scalars(
+            select(OutboxMessage.id).where(OutboxMessage.request_id == request_id)
+        ).one()
+    return event_id
+
+
+def make_notification_consumer(rt: Runtime, settings: Settings, name: str) -> Any:
+    from events.consumers.notifications import NotificationConsumer
+
+    consumer = NotificationConsumer(rt.session_factory, settings)
+    consumer.name = name
+    return consumer
