@@ -19,6 +19,7 @@ from services.clients.commands import CreateClient
 from services.clients.handlers import create_client
 from services.orgs.commands import CreateOrg
 from services.orgs.handlers import create_org
+from tests.support.contract import check_response
 
 
 def basic_auth(client_id: str, client_secret: str) -> str:
@@ -35,10 +36,18 @@ class Agency:
     scope: str
     http: FlaskClient = field(repr=False)
 
-    def request(self, method: str, path: str, **kwargs: Any) -> TestResponse:
+    def request(
+        self, method: str, path: str, *, check_contract: bool = True, **kwargs: Any
+    ) -> TestResponse:
+        """Sends the request with this agency's token (unless `headers` carry another
+        Authorization) and checks the response against openapi.yaml when the operation is
+        documented there (`check_contract=False` only for a test about the checker itself)."""
         headers = dict(kwargs.pop("headers", None) or {})
         headers.setdefault("Authorization", f"Bearer {self.token}")
-        return self.http.open(path, method=method, headers=headers, **kwargs)
+        response = self.http.open(path, method=method, headers=headers, **kwargs)
+        if check_contract:
+            check_response(response)
+        return response
 
     def get(self, path: str, **kwargs: Any) -> TestResponse:
         return self.request("GET", path, **kwargs)
