@@ -1,5 +1,8 @@
 """Issue 7 on the real broker: the re-upload and the overdue takedown reach Kafka as CloudEvents,
-keyed by their case, through the outbox relay."""
+keyed by their case, through the outbox relay; the notification consumer tells the owning center
+of the re-upload, and both sides of the overdue takedown."""
+
+from typing import Any
 
 import pytest
 
@@ -16,7 +19,8 @@ from services.monitoring.commands import Sweep
 from services.monitoring.handlers import sweep
 from services.outbox.models import OutboxMessage
 from services.unit_of_work import UnitOfWork
-from tests.support.agencies import Agencies
+from tests.conftest import unique
+from tests.support.agencies import Agencies, Agency
 from tests.support.monitoring import (
     complete_removal,
     later,
@@ -24,7 +28,14 @@ from tests.support.monitoring import (
     register,
     send_takedown,
 )
-from tests.support.stream import TopicReader, make_relay, running, with_broker
+from tests.support.stream import (
+    TopicReader,
+    make_notification_consumer,
+    make_relay,
+    running,
+    wait_for,
+    with_broker,
+)
 
 pytestmark = pytest.mark.kafka
 
@@ -37,6 +48,14 @@ def outbox_id(rt: Runtime, type_: str, subject: str) -> str:
                 OutboxMessage.subject == subject,
             )
         ).one()
+
+
+def notified(agency: Agency, wanted: set[tuple[str, str]]) -> list[dict[str, Any]] | None:
+    """The agency's feed once it holds every (type, event id) wanted; None before."""
+    response = agency.get("/v1/notifications", query_string={"after": "0", "limit": "200"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    items: list[dict[str, Any]] = response.json["items"]
+    return items if wanted <= {(n["type"], n["event_id"]) for n in items} else None
 
 
 def test_stream_reupload_and_overdue_reach_kafka_keyed_by_case(
@@ -65,9 +84,23 @@ def test_stream_reupload_and_overdue_reach_kafka_keyed_by_case(
     reupload = outbox_id(rt, "content.reupload_detected", item["id"])
     overdue = outbox_id(rt, "referral.overdue", draft_id)
 
+    kafka = with_broker(settings, broker)
     reader = TopicReader(broker, TOPIC_EVENTS)
-    with running(make_relay(rt, with_broker(settings, broker))):
+    with (
+        running(make_relay(rt, kafka)),
+        running(make_notification_consumer(rt, kafka, unique("notifications"))),
+    ):
         records = reader.wait_for_ids([reupload, overdue])
+        told = {
+            side.org: wait_for(
+                lambda side=side, wanted=wanted: notified(side, wanted),  # type: ignore[misc]
+                what=f"{side.kind} notifications",
+            )
+            for side, wanted in (
+                (center, {("content.reupload_detected", reupload), ("referral.overdue", overdue)}),
+                (commission, {("referral.overdue", overdue)}),
+            )
+        }
     reader.close()
 
     assert hit.json["matches"][0]["status"] == "reappeared"
@@ -82,4 +115,10 @@ def test_stream_reupload_and_overdue_reach_kafka_keyed_by_case(
         assert event.type == type_
         assert event.subject == subject
     assert cloudevents.decode(by_id[overdue].value).data["to_org"] == commission.org
+    [reupload_note] = [n for n in told[center.org] if n["event_id"] == reupload]
+    assert (reupload_note["content_id"], reupload_note["case_id"]) == (item["id"], case_id)
+    for side in (center, commission):
+        [overdue_note] = [n for n in told[side.org] if n["event_id"] == overdue]
+        assert overdue_note["referral_id"] == draft_id
+    assert reupload not in {n["event_id"] for n in told[commission.org]}  # the owner is told
     assert cloudevents.decode(by_id[reupload].value).data["owner_org"] == center.org
