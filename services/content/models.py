@@ -172,6 +172,12 @@ class ContentItem(Base, Aggregate):
             self.takedown_requested_at = now
             self.updated_at = now
 
+    def takedown_ended(self, now: datetime) -> None:
+        """The last live takedown naming the item ended without removing it: still online."""
+        if self.status == "takedown_requested":
+            self.status = "online"
+            self.updated_at = now
+
     def removed(self, *, owner_org: str, referral_id: str | None, now: datetime) -> bool:
         """Taken down (a takedown's receiver reported `removed`). False if it already was."""
         if self.status == "removed":

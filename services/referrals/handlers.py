@@ -26,12 +26,16 @@ from services.referrals.models import (
     REMOVED_CODE,
     SENDER_KINDS,
     Referral,
+    ReferralContent,
     ReferralUpdate,
 )
 from services.unit_of_work import UnitOfWork
 from services.versioning import check_version
 
 CLOCK_SKEW = timedelta(minutes=5)
+# A takedown in one of these is still being worked on; one that moves to the others failed.
+LIVE_STATUSES = ("requested", "accepted", "in_progress", "on_hold")
+UNDONE_STATUSES = frozenset({"rejected", "cancelled", "failed"})
 MAX_NOTE = 4000
 LEGAL_BASIS_MAX = 64
 
@@ -156,6 +160,8 @@ def post_referral_update(
             items = content.get_many(session, referral.case_id, referral.content_ids)
             if cmd.status == "requested":
                 _on_sent(referral, case, items, now)
+            if referral.type == "takedown" and cmd.status in UNDONE_STATUSES:
+                _takedown_ended(session, referral, items, now)
             if referral.type == "takedown" and cmd.business_status == REMOVED_CODE:
                 _mark_removed(session, referral, items, now)
                 if case is not None:  # every item down: watch for re-uploads (issue 7)
@@ -236,6 +242,28 @@ def _on_sent(
     if referral.type == "takedown":
         for item in items:
             item.takedown_requested(now)
+
+
+def _takedown_ended(
+    session: Session, referral: Referral, items: list[ContentItem], now: datetime
+) -> None:
+    """A takedown ended without removing its items: those no other live takedown names are
+    online again (not `takedown_requested` forever)."""
+    still_asked = set(
+        session.scalars(
+            select(ReferralContent.content_id)
+            .join(Referral, Referral.id == ReferralContent.referral_id)
+            .where(
+                Referral.type == "takedown",
+                Referral.id != referral.id,
+                Referral.status.in_(LIVE_STATUSES),
+                ReferralContent.content_id.in_([item.id for item in items]),
+            )
+        )
+    )
+    for item in items:
+        if item.id not in still_asked:
+            item.takedown_ended(now)
 
 
 def _mark_removed(

@@ -300,3 +300,21 @@ def test_content_scopes_are_checked(agencies: Agencies, setting: Setting) -> Non
     body = {"kind": "video", "sha256": sha(40), "involves_minor": False}
     assert reader.post(f"/v1/cases/{setting.case_id}/content", json=body).status_code == 403
     assert reader.get(f"/v1/cases/{setting.case_id}/content").status_code == 200
+
+
+@pytest.mark.parametrize("ending", ["rejected", "cancelled"])
+def test_takedown_ending_without_removal_puts_items_back_online(
+    setting: Setting, ending: str
+) -> None:
+    kept, freed = (
+        register(setting.center, setting.case_id, 50),
+        register(setting.center, setting.case_id, 51),
+    )
+    first = setting.takedown(kept, freed)
+    setting.takedown(kept)  # a second, live takedown still asks for `kept`
+    if ending == "rejected":
+        move(setting.kcsc, first, "rejected", reason="wrong jurisdiction")
+    else:
+        move(setting.center, first, "cancelled")
+    assert setting.center.get(f"/v1/content/{kept['id']}").json["status"] == "takedown_requested"
+    assert setting.center.get(f"/v1/content/{freed['id']}").json["status"] == "online"
