@@ -14,10 +14,10 @@ from typing import Any, Protocol
 
 import click
 
-from coordination.api.audit.keys import signer_for
+from coordination.api.audit.keys import log_keys, signer_for
 from coordination.audit_worker import run_checkpointer
 from services.actor import Actor
-from services.audit.checkpoints import InconsistentLogError, sign_checkpoint
+from services.audit.checkpoints import InconsistentLogError, retired_verifiers, sign_checkpoint
 from services.audit.export import export_log, verify_export
 from services.audit.export import verify_database as verify_live
 from services.audit.note import CosignatureVerifier, Ed25519Signer, NoteError
@@ -60,7 +60,9 @@ def audit_checkpoint(follow: bool, interval: float) -> None:
     signer = signer_for(config)
     with _cli().open_runtime() as runtime, runtime.session_factory() as session:
         try:
-            checkpoint = sign_checkpoint(session, signer, runtime.clock)
+            checkpoint = sign_checkpoint(
+                session, signer, runtime.clock, retired_verifiers(config.audit_key_file)
+            )
         except InconsistentLogError as error:
             raise click.ClickException(f"refused: {error}") from None
         session.commit()
@@ -89,7 +91,7 @@ def _when(value: str | None, name: str) -> datetime | None:
 def audit_export(at_from: str | None, at_to: str | None, out: Path) -> None:
     """Write entries (JSONL), signed checkpoints and the verifier key to a directory."""
     config = _cli().settings()
-    log_key = signer_for(config).verifier().verifier_key()
+    log_key = log_keys(config)
     with _cli().open_runtime() as runtime, runtime.session_factory() as session:
         summary = export_log(
             session,
@@ -126,7 +128,7 @@ def audit_verify(directory: Path | None, database: bool, witness_keys: tuple[str
             result = verify_export(directory, trusted)
         else:
             config = _cli().settings()
-            log_key = signer_for(config).verifier().verifier_key()
+            log_key = log_keys(config)
             with _cli().open_runtime() as runtime, runtime.session_factory() as session:
                 result = verify_live(session, log_key, trusted)
     except LogVerificationError as error:

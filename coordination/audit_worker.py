@@ -5,7 +5,7 @@ import threading
 from coordination.api.audit.keys import signer_for
 from coordination.config import Settings
 from coordination.runtime import Runtime
-from services.audit.checkpoints import DEFAULT_INTERVAL_S, Checkpointer
+from services.audit.checkpoints import DEFAULT_INTERVAL_S, Checkpointer, retired_verifiers
 
 
 def run_checkpointer(
@@ -19,7 +19,11 @@ def run_checkpointer(
     runtime = Runtime.build(settings)
     try:
         Checkpointer(
-            runtime.session_factory, signer_for(settings), runtime.clock, interval=interval
+            runtime.session_factory,
+            signer_for(settings),
+            runtime.clock,
+            interval=interval,
+            retired=retired_verifiers(settings.audit_key_file),
         ).run(stop)
     finally:
         runtime.engine.dispose()

@@ -12,7 +12,7 @@ extends the last checkpoint (RFC 9162 consistency); if it does not, it refuses a
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,7 +53,7 @@ def origin_for(issuer: str) -> str:
 def load_or_create_signer(path: Path, origin: str) -> Ed25519Signer:
     """The log's signer from its key file, created (mode 0600) if it does not exist yet."""
     try:
-        return Ed25519Signer.from_signer_key(path.read_text().strip())
+        return Ed25519Signer.from_signer_key(path.read_text().split("\n", 1)[0].strip())
     except FileNotFoundError:
         pass
     signer = Ed25519Signer.generate(origin)
@@ -61,10 +61,20 @@ def load_or_create_signer(path: Path, origin: str) -> Ed25519Signer:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:  # another process created it first: use theirs
-        return Ed25519Signer.from_signer_key(path.read_text().strip())
+        return Ed25519Signer.from_signer_key(path.read_text().split("\n", 1)[0].strip())
     with os.fdopen(fd, "w") as file:
         file.write(signer.signer_key() + "\n")
     return signer
+
+
+def retired_verifiers(path: Path) -> list[Ed25519Verifier]:
+    """Verifier keys of earlier log keys, kept on the key file's later lines after a rotation
+    (`PRIVATE+KEY+...` first, then one `name+id+key` per line), so older checkpoints verify."""
+    try:
+        lines = path.read_text().splitlines()[1:]
+    except FileNotFoundError:
+        return []
+    return [Ed25519Verifier.from_verifier_key(line.strip()) for line in lines if line.strip()]
 
 
 def latest_checkpoint(session: Session) -> AuditCheckpoint | None:
@@ -79,10 +89,10 @@ def checkpoint_due(session: Session) -> bool:
     return tree_size(session) > (last.size if last else 0)
 
 
-def check_checkpoint(stored: AuditCheckpoint, verifier: Ed25519Verifier) -> Checkpoint:
+def check_checkpoint(stored: AuditCheckpoint, verifiers: Sequence[Ed25519Verifier]) -> Checkpoint:
     """The stored checkpoint's note, its signature and its recorded root, checked together."""
     try:
-        body, _ = open_note(stored.note, [verifier])
+        body, _ = open_note(stored.note, verifiers)
         checkpoint = Checkpoint.from_note_body(body)
     except NoteError as error:
         raise InconsistentLogError(f"checkpoint {stored.size} does not verify: {error}") from None
@@ -92,7 +102,10 @@ def check_checkpoint(stored: AuditCheckpoint, verifier: Ed25519Verifier) -> Chec
 
 
 def sign_checkpoint(
-    session: Session, signer: Ed25519Signer, clock: Clock
+    session: Session,
+    signer: Ed25519Signer,
+    clock: Clock,
+    retired: Sequence[Ed25519Verifier] = (),
 ) -> AuditCheckpoint | None:
     """Sign the current tree if it grew since the last checkpoint; the caller commits.
 
@@ -107,7 +120,7 @@ def sign_checkpoint(
     store = NodeStore(session)
     new_root = root(store, size)
     if last is not None:
-        old = check_checkpoint(last, signer.verifier())
+        old = check_checkpoint(last, [signer.verifier(), *retired])
         try:
             verify_consistency(
                 old.size, size, old.root_hash, new_root, consistency_proof(store, old.size, size)
@@ -133,13 +146,14 @@ class Checkpointer:
     signer: Ed25519Signer
     clock: Clock
     interval: float = DEFAULT_INTERVAL_S
+    retired: Sequence[Ed25519Verifier] = ()
     on_signed: Callable[[AuditCheckpoint], None] | None = None
 
     def step(self) -> AuditCheckpoint | None:
         with self.session_factory() as session:
             if not checkpoint_due(session):
                 return None
-            checkpoint = sign_checkpoint(session, self.signer, self.clock)
+            checkpoint = sign_checkpoint(session, self.signer, self.clock, self.retired)
             session.commit()
         if checkpoint is not None and self.on_signed is not None:
             self.on_signed(checkpoint)

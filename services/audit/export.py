@@ -4,7 +4,7 @@
     checkpoints.jsonl  one signed checkpoint per line: `note` (log signature and cosignature
                        lines), `witness_keys`, `signed_at`, and `consistency_proof` (hex) from
                        the previous line's checkpoint
-    log.vkey           the log's verifier key (signed-note vkey)
+    log.vkey           the log's verifier keys (signed-note vkeys), current first, one per line
     range.json         `start`, `end` and `border`: the perfect-subtree hashes (hex) covering
                        the entries before `start`, so a window verifies without the whole log
 

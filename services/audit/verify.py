@@ -81,8 +81,8 @@ def verify_log(
     """Verify a log given as export lines (canonical JSON of each entry with its
     `leaf_hash`, in index order); raises `LogVerificationError` at the first problem."""
     result = VerifyResult(first_index=start)
-    verifier = _log_verifier(log_key)
-    heads = _check_checkpoints(checkpoints, verifier, trusted_witnesses, result)
+    verifiers = _log_verifiers(log_key)
+    heads = _check_checkpoints(checkpoints, verifiers, trusted_witnesses, result)
     _check_chain(heads)
     result.checkpoints = len(heads)
     pending = [head.checkpoint for head in heads if head.checkpoint.size > start]
@@ -118,9 +118,14 @@ def verify_log(
     return result
 
 
-def _log_verifier(log_key: str) -> Ed25519Verifier:
+def _log_verifiers(log_keys: str) -> list[Ed25519Verifier]:
+    """One verifier key per line: the log's current key, then keys it retired."""
     try:
-        return Ed25519Verifier.from_verifier_key(log_key.strip())
+        return [
+            Ed25519Verifier.from_verifier_key(line.strip())
+            for line in log_keys.splitlines()
+            if line.strip()
+        ]
     except (NoteError, ValueError) as error:
         raise LogVerificationError(f"bad log verifier key: {error}") from None
 
@@ -177,7 +182,7 @@ def _leaf_hash_of_document(line: bytes, index: int) -> bytes:
 
 def _check_checkpoints(
     checkpoints: Sequence[SignedCheckpoint],
-    verifier: Ed25519Verifier,
+    verifiers: Sequence[Ed25519Verifier],
     trusted_witnesses: Sequence[str] | None,
     result: VerifyResult,
 ) -> list[_Head]:
@@ -185,13 +190,13 @@ def _check_checkpoints(
     trusted = set(trusted_witnesses or ())
     for exported in checkpoints:
         try:
-            body, _ = open_note(exported.note, [verifier])
+            body, signed_by = open_note(exported.note, verifiers)
             checkpoint = Checkpoint.from_note_body(body)
         except NoteError as error:
             raise LogVerificationError(f"a checkpoint does not verify: {error}") from None
-        if checkpoint.origin != verifier.name:
+        if all(checkpoint.origin != signature.name for signature in signed_by):
             raise LogVerificationError(f"checkpoint {checkpoint.size} names another origin")
-        cosigned = _check_cosignatures(checkpoint, body, exported, verifier)
+        cosigned = _check_cosignatures(checkpoint, body, exported, verifiers)
         if cosigned & trusted or (cosigned and not trusted):
             result.witnessed_size = max(result.witnessed_size, checkpoint.size)
         result.cosignatures += len(cosigned)
@@ -204,7 +209,10 @@ def _check_checkpoints(
 
 
 def _check_cosignatures(
-    checkpoint: Checkpoint, body: str, exported: SignedCheckpoint, log: Ed25519Verifier
+    checkpoint: Checkpoint,
+    body: str,
+    exported: SignedCheckpoint,
+    log: Sequence[Ed25519Verifier],
 ) -> set[str]:
     witnesses = {}
     for key in exported.witness_keys:
@@ -218,7 +226,7 @@ def _check_cosignatures(
     verified: set[str] = set()
     for line in _signature_lines(exported.note):
         signature = NoteSignature.from_line(line)
-        if (signature.name, signature.key_id) == (log.name, log.key_id):
+        if any((signature.name, signature.key_id) == (key.name, key.key_id) for key in log):
             continue
         listed = witnesses.get((signature.name, signature.key_id))
         if listed is None:

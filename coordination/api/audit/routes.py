@@ -10,7 +10,7 @@ from typing import Any
 from flask import Response, request
 
 from coordination.api import api
-from coordination.api.audit.keys import audit_signer
+from coordination.api.audit.keys import audit_signer, log_keys
 from coordination.api.audit.schemas import (
     CheckpointQuery,
     ConsistencyQuery,
@@ -82,7 +82,7 @@ def post_audit_cosignature() -> Response:
 @authorize("audit.key.read")
 def read_audit_key() -> Response:
     signer = audit_signer()
-    return json_response(dump_key(signer.name, signer.verifier().verifier_key(), signer.public_key))
+    return json_response(dump_key(signer.name, log_keys(runtime().settings), signer.public_key))
 
 
 @api.get("/audit/proofs/inclusion")

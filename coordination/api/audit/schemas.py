@@ -104,10 +104,12 @@ def dump_checkpoint(view: CheckpointView, log_key: str) -> dict[str, Any]:
     }
 
 
-def dump_key(origin: str, log_key: str, public_key: bytes) -> dict[str, Any]:
+def dump_key(origin: str, log_keys: str, public_key: bytes) -> dict[str, Any]:
+    current, *retired = log_keys.splitlines()
     return {
         "origin": origin,
-        "log_key": log_key,
+        "log_key": current,
+        "retired_keys": retired,
         "algorithm": "Ed25519",
         "public_key": base64.b64encode(public_key).decode(),
     }
