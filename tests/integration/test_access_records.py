@@ -10,13 +10,21 @@ from sqlalchemy import select
 
 from coordination.config import Settings
 from coordination.runtime import Runtime
+from events import cloudevents
 from events.broker import EmbeddedBroker
 from services.audit.models import AuditEntry
 from services.messages import TOPIC_AUDIT
 from services.outbox.models import OutboxMessage
 from tests.conftest import unique
 from tests.support.agencies import Agencies
-from tests.support.stream import make_audit_consumer, make_relay, running, wait_for, with_broker
+from tests.support.stream import (
+    assert_valid_cloudevent,
+    make_audit_consumer,
+    make_relay,
+    running,
+    wait_for,
+    with_broker,
+)
 
 
 def record_of(rt: Runtime, request_id: str) -> tuple[OutboxMessage, dict[str, Any]]:
@@ -37,6 +45,7 @@ def test_an_allowed_read_is_recorded(rt: Runtime, agencies: Agencies) -> None:
     assert response.status_code == 200
     row, data = record_of(rt, request_id)
     assert row.type == "org.coordination.access.recorded"
+    assert_valid_cloudevent(cloudevents.encode(row))
     assert (row.actor_org, row.actor_client_id) == (police.org, police.client_id)
     assert data["org"] == police.org
     assert data["client_id"] == police.client_id

@@ -16,6 +16,7 @@ from tests.conftest import unique
 from tests.support.agencies import Agencies, Agency
 from tests.support.stream import (
     TopicReader,
+    assert_valid_cloudevent,
     make_notification_consumer,
     make_relay,
     running,
@@ -101,6 +102,8 @@ def test_each_org_gets_its_own_gap_free_feed(
             ),
             what="notifications on Kafka",
         )
+        for record in reader.poll():
+            assert_valid_cloudevent(record.value)
     reader.close()
 
     police_feed = feed(police)

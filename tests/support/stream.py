@@ -178,3 +178,17 @@ def make_notification_consumer(rt: Runtime, settings: Settings, name: str) -> An
     consumer = NotificationConsumer(rt.session_factory, settings)
     consumer.name = name
     return consumer
+
+
+def assert_valid_cloudevent(value: bytes) -> None:
+    """Validate one record value against the JSON Schema of its type (events/schemas)."""
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    from events.schemagen import load_schema
+    from services.messages import EVENT_TYPE_PREFIX
+
+    event = json.loads(value)
+    schema = load_schema(event["type"].removeprefix(EVENT_TYPE_PREFIX))
+    Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER).validate(event)
