@@ -90,10 +90,11 @@ def test_stream_reupload_and_overdue_reach_kafka_keyed_by_case(
         running(make_relay(rt, kafka)),
         running(make_notification_consumer(rt, kafka, unique("notifications"))),
     ):
-        records = reader.wait_for_ids([reupload, overdue])
+        records = reader.wait_for_ids([reupload, overdue], timeout=90)
         told = {
             side.org: wait_for(
                 lambda side=side, wanted=wanted: notified(side, wanted),  # type: ignore[misc]
+                timeout=90,  # the backlog of the whole test database goes first
                 what=f"{side.kind} notifications",
             )
             for side, wanted in (
