@@ -39,7 +39,7 @@ def script(scenario: HttpScenario, prepared: Prepared) -> str:
         lines.append(f"wrk.body = {lua_string(json.dumps(scenario.json_body))}")
         lines.append('wrk.headers["Content-Type"] = "application/json"')
     for name, value in prepared.headers.items():
-        lines.append(f"wrk.headers[{lua_string(name)}] = {lua_string(value)}")
+        lines.append(f"wrk.headers[ {lua_string(name)} ] = {lua_string(value)}")  # "[ [[" not "[[["
     return "\n".join([*lines, prepared.lua, scenario.lua, REPORTER])
 
 

@@ -62,6 +62,8 @@ def progress(message: str) -> None:
 # Case k opened at OPENED(k): evenly over four years.
 OPENED = "(timestamptz '2022-01-01 00:00:00+00' + ({k}) * interval '1 second' * {spacing})"
 CASE_ID = "md5('case' || ({k}))::uuid::text"
+# bigint bounds: psycopg sends small Python ints as smallint, and generate_series is overloaded.
+SERIES = "generate_series(CAST(:lo AS bigint), CAST(:hi AS bigint))"
 
 CASES = """
 INSERT INTO cases (id, reference, owner_org, status, harm_types, age_band, identity_state,
@@ -71,7 +73,7 @@ SELECT {case_id}, 'BENCH-' || k, :center,
        '["non_consensual_distribution"]'::json,
        (ARRAY['under_14','14_17','18_19','20s','20s','30s','40s','50_plus','unknown'])[1 + k % 9],
        'none', o, CASE WHEN k % 10 < 8 THEN o + interval '90 days' END, o, 1
-FROM (SELECT k, {opened} AS o FROM generate_series(:lo, :hi) AS k) AS s
+FROM (SELECT k, {opened} AS o FROM {series} AS k) AS s
 """
 
 CONTENT = """
@@ -83,7 +85,7 @@ SELECT md5('content' || k)::uuid::text, {case_id},
        CASE WHEN k % 10 < 7 THEN 'removed' ELSE 'takedown_requested' END, :center,
        o, o, o + interval '2 hours',
        CASE WHEN k % 10 < 7 THEN o + interval '2 hours' + (k % 48) * interval '1 hour' END, 1
-FROM (SELECT k, {opened} AS o FROM generate_series(:lo, :hi) AS k) AS s
+FROM (SELECT k, {opened} AS o FROM {series} AS k) AS s
 """
 
 SERVICES = """
@@ -93,9 +95,9 @@ SELECT md5('service' || i)::uuid::text, {case_id},
        (ARRAY['deletion_support','consultation','legal_support','psychological_therapy',
               'investigation_support','medical_support'])[1 + (i * 7) % 6],
        :center, d, 1 + i % 3, :center, d
-FROM (SELECT i, i % :cases AS k,
-             {opened} + (i / :cases) * interval '9 days' AS d
-      FROM generate_series(:lo, :hi) AS i) AS s
+FROM (SELECT i, i % CAST(:cases AS bigint) AS k,
+             {opened_i} + (i / CAST(:cases AS bigint)) * interval '9 days' AS d
+      FROM {series} AS i) AS s
 """
 
 REFERRALS = """
@@ -111,7 +113,7 @@ SELECT md5('referral' || k)::uuid::text, {case_id}, t, :center,
        o, o, o, CASE WHEN k % 5 <> 1 THEN o + interval '3 days' END, 1, 2
 FROM (SELECT k, {opened} AS o,
              (ARRAY['takedown','investigation','counseling'])[1 + k % 3] AS t
-      FROM generate_series(:lo, :hi) AS k) AS s
+      FROM {series} AS k) AS s
 """
 
 UPDATES = """
@@ -135,7 +137,12 @@ def load(context: Context) -> dict[str, Any]:
         cases, services = sizes()
         referrals = max(1, cases // 5)
         spacing = 4 * 365 * 86400 / cases
-        fill = {"case_id": CASE_ID.format(k="k"), "opened": OPENED.format(k="k", spacing=spacing)}
+        fill = {
+            "case_id": CASE_ID.format(k="k"),
+            "opened": OPENED.format(k="k", spacing=spacing),
+            "series": SERIES,
+            "opened_i": OPENED.format(k="i % CAST(:cases AS bigint)", spacing=spacing),
+        }
         orgs = {
             "center": CENTER,
             "police": POLICE,
@@ -155,10 +162,7 @@ def load(context: Context) -> dict[str, Any]:
                 ("referrals", REFERRALS.format(**fill), referrals),
                 (
                     "support_services",
-                    SERVICES.format(
-                        case_id=CASE_ID.format(k="k"),
-                        opened=OPENED.format(k="k", spacing=spacing),
-                    ),
+                    SERVICES.format(**fill),
                     services,
                 ),
             ]
