@@ -111,6 +111,13 @@ class _KeyRecorder:
         return bytes(32)
 
 
+def _clip(value: str | None, column: str) -> str | None:
+    """Values longer than their column (e.g. a case id taken from a hostile path) are cut to
+    fit before hashing, so one odd event can never stop the log from growing."""
+    length: int = getattr(AuditEntry.__table__.c[column].type, "length", None) or 0
+    return value[:length] if value is not None and length and len(value) > length else value
+
+
 def _fields(entry: AuditEntry) -> dict[str, object]:
     return {
         "at": entry.at,
@@ -178,13 +185,13 @@ def append_entries(session: Session, drafts: Sequence[EntryDraft]) -> list[Audit
             raise ValueError("an audit entry's time must be timezone-aware")
         fields = {
             "at": draft.at,
-            "org": draft.org,
-            "client_id": draft.client_id,
-            "action": draft.action,
-            "resource": draft.resource,
-            "outcome": draft.outcome,
-            "request_id": draft.request_id,
-            "case_id": draft.case_id,
+            "org": _clip(draft.org, "org"),
+            "client_id": _clip(draft.client_id, "client_id"),
+            "action": _clip(draft.action, "action"),
+            "resource": _clip(draft.resource, "resource"),
+            "outcome": _clip(draft.outcome, "outcome"),
+            "request_id": _clip(draft.request_id, "request_id"),
+            "case_id": _clip(draft.case_id, "case_id"),
             "event_id": draft.event_id,
         }
         digest = compute_leaf_hash(entry_document(index=size, **fields))  # type: ignore[arg-type]
