@@ -2,7 +2,7 @@
 the takedown clock and puts cleared cases under monitoring; a center records a re-check."""
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
@@ -90,7 +90,7 @@ def report_hit(cmd: ReportHit, uow: UnitOfWork, actor: Actor, index: SharedIndex
             if result.content_id not in visible:
                 continue
             if referral is not None and not can_see_referral(actor, referral):
-                result = ItemMatch(**{**result.__dict__, "draft_referral_id": None})
+                result = replace(result, draft_referral_id=None)
             shown.append(result)
         return MatchOutcome(True, True, matches=shown)
 
