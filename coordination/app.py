@@ -4,7 +4,15 @@ from flask import Flask
 
 from coordination import api, auth
 from coordination.config import Settings
-from coordination.http import access_records, basics, body, errors, metrics, request_log
+from coordination.http import (
+    access_records,
+    basics,
+    body,
+    errors,
+    metrics,
+    request_log,
+    stream,
+)
 from coordination.runtime import EXTENSION, Runtime
 from services.clock import Clock
 
@@ -23,6 +31,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     auth.init_app(app)
     api.init_app(app)
     access_records.init_app(app)
+    stream.init_app(app)
     return app
 
 
