@@ -60,15 +60,17 @@ def test_index_closed_or_erased_case_stops_matching_in_every_worker(
         assert hit_via(worker, center, str(closed_item["sha256"]), "https://a.test/1")["matched"]
         assert hit_via(worker, center, str(erased_item["sha256"]), "https://a.test/2")["matched"]
 
-    actor = actor_of(center)
-    update_case(UpdateCase(closed_case, None, status="closed"), rt.uow(actor), actor)
-    with rt.uow() as uow:  # what erasure does to the case (issue 4 erases the key too)
-        from services.cases.models import Case
-
-        case = uow.session.get(Case, erased_case)
-        assert case is not None
-        case.identity_erased(case.updated_at)
-        uow.commit()
+    closing = center.get(f"/v1/cases/{closed_case}")
+    closed = center.patch(
+        f"/v1/cases/{closed_case}",
+        json={"status": "closed"},
+        headers={"If-Match": closing.headers["ETag"]},
+    )
+    assert closed.status_code == 200, closed.get_data(as_text=True)
+    recorded = center.put(f"/v1/cases/{erased_case}/victim", json={"name": "A. Victim"})
+    assert recorded.status_code in (200, 201), recorded.get_data(as_text=True)
+    erased = center.delete(f"/v1/cases/{erased_case}/victim")
+    assert erased.status_code == 204, erased.get_data(as_text=True)
 
     for worker in (app, second_app):
         assert not hit_via(worker, center, str(closed_item["sha256"]), "https://b.test/1")[
