@@ -48,13 +48,17 @@ class Figures:
     period: Period
     cases_opened: int = 0
     victims_served: int = 0
-    victims_by_age_band: dict[str, int] = field(default_factory=dict)
+    victims_by_age_band: dict[str, int] = field(default_factory=lambda: dict.fromkeys(AGE_BANDS, 0))
     content_removed: int = 0
     content_removed_involving_minors: int = 0
     takedown_to_removal_count: int = 0  # the base of the median below
     median_hours_takedown_to_removal: float | None = None
-    support_actions_by_type: dict[str, int] = field(default_factory=dict)
-    referrals_by_type: dict[str, dict[str, int]] = field(default_factory=dict)
+    support_actions_by_type: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(SERVICE_TYPES, 0)
+    )
+    referrals_by_type: dict[str, dict[str, int]] = field(
+        default_factory=lambda: {t: {} for t in REFERRAL_TYPES}
+    )
     reuploads_detected: int = 0
     offenders_apprehended: int = 0
 
