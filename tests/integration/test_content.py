@@ -24,8 +24,8 @@ class Setting:
         self.rt = rt
         self.center = agencies.new("support_center")
         self.kcsc = agencies.new("standards_commission")
-        self.case_id = open_case(rt, self.center)
-        grant(rt, self.case_id, "share_with_standards_commission")
+        self.case_id = open_case(self.center)
+        grant(self.center, self.case_id, "share_with_standards_commission")
 
     def takedown(self, *items: dict[str, Any], status: str = "requested") -> dict[str, Any]:
         return refer(

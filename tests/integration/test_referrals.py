@@ -31,8 +31,8 @@ class Parties:
         self.rt = rt
         self.center = agencies.new("support_center")
         self.kcsc = agencies.new("standards_commission")
-        self.case_id = open_case(rt, self.center)
-        grant(rt, self.case_id, "share_with_standards_commission")
+        self.case_id = open_case(self.center)
+        grant(self.center, self.case_id, "share_with_standards_commission")
         self.item = register(self.center, self.case_id, 1)
 
     def side(self, side: str) -> Agency:
@@ -246,7 +246,7 @@ def test_referral_to_the_wrong_kind_of_org_is_refused(agencies: Agencies, partie
 
 def test_referral_needs_a_live_consent_or_a_legal_basis(agencies: Agencies, rt: Runtime) -> None:
     center, police = agencies.new("support_center"), agencies.new("police")
-    case_id = open_case(rt, center)
+    case_id = open_case(center)
     body = {"case_id": case_id, "type": "investigation", "to_org": police.org}
     refused = center.post("/v1/referrals", json=body)
     assert refused.status_code == 422
@@ -260,22 +260,21 @@ def test_referral_needs_a_live_consent_or_a_legal_basis(agencies: Agencies, rt: 
     )
     assert identity.status_code == 422
     assert "share_victim_identity" in identity.json["errors"]
-    consent = grant(rt, case_id, "share_with_police")
+    consent = grant(center, case_id, "share_with_police")
     assert (
         center.post("/v1/referrals", json={**body, "share_victim_identity": True}).status_code
         == 201
     )
-    revoke(rt, consent)
+    revoke(center, consent)
     assert center.post("/v1/referrals", json=body).status_code == 422
 
 
 def test_minor_case_needs_the_guardians_consent(agencies: Agencies, rt: Runtime) -> None:
     center, police = agencies.new("support_center"), agencies.new("police")
-    case_id = open_case(rt, center, age_band="14_17")
-    grant(rt, case_id, "share_with_police", granted_by="victim")
+    case_id = open_case(center, age_band="14_17")
     body = {"case_id": case_id, "type": "investigation", "to_org": police.org}
     assert center.post("/v1/referrals", json=body).status_code == 422
-    grant(rt, case_id, "share_with_police", granted_by="guardian")
+    grant(center, case_id, "share_with_police", granted_by="guardian")
     assert center.post("/v1/referrals", json=body).status_code == 201
 
 
@@ -290,14 +289,12 @@ def test_only_the_owner_refers_its_case(agencies: Agencies, parties: Parties) ->
     assert stranger.post("/v1/referrals", json=body).status_code == 404
     police = agencies.new("police")
     assert police.post("/v1/referrals", json=body).status_code == 403
-    foreign = stranger.post(
-        "/v1/referrals", json={**body, "case_id": open_case(parties.rt, stranger)}
-    )
+    foreign = stranger.post("/v1/referrals", json={**body, "case_id": open_case(stranger)})
     assert foreign.status_code == 422  # the item is not one of the stranger's case
 
 
 def test_takedown_must_name_content_of_the_case(agencies: Agencies, parties: Parties) -> None:
-    other_case = open_case(parties.rt, parties.center)
+    other_case = open_case(parties.center)
     other_item = register(parties.center, other_case, 2)
     for content_ids in ([], [other_item["id"]], ["nope"]):
         response = parties.center.post(
@@ -377,7 +374,7 @@ def test_list_filters_by_direction_status_type_and_case(
     agencies: Agencies, parties: Parties
 ) -> None:
     police = agencies.new("police")
-    grant(parties.rt, parties.case_id, "share_with_police")
+    grant(parties.center, parties.case_id, "share_with_police")
     takedown = parties.at("accepted")
     investigation = refer(
         parties.center, case_id=parties.case_id, type="investigation", to_org=police.org

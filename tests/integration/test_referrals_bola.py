@@ -38,8 +38,8 @@ OPERATIONS: list[tuple[str, str, dict[str, Any] | None]] = [
 @pytest.fixture
 def story(agencies: Agencies, rt: Runtime) -> dict[str, Any]:
     center, kcsc = agencies.new("support_center"), agencies.new("standards_commission")
-    case_id = open_case(rt, center)
-    grant(rt, case_id, "share_with_standards_commission")
+    case_id = open_case(center)
+    grant(center, case_id, "share_with_standards_commission")
     item = register(center, case_id, 1, description="Secret Description")
     referral = refer(
         center,

@@ -17,11 +17,11 @@ class Setting:
         self.rt = rt
         self.agencies = agencies
         self.center = agencies.new("support_center")
-        self.case_id = open_case(rt, self.center)
+        self.case_id = open_case(self.center)
 
     def referred(self, kind: str, referral_type: str, status: str = "accepted") -> Agency:
         partner = self.agencies.new(kind)
-        grant(self.rt, self.case_id, f"share_with_{kind}")
+        grant(self.center, self.case_id, f"share_with_{kind}")
         referral = refer(self.center, case_id=self.case_id, type=referral_type, to_org=partner.org)
         if status == "accepted":
             move(partner, referral, "accepted")

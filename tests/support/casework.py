@@ -1,5 +1,5 @@
-"""Set-up for the content, referral and service tests: a case and consents, made through the
-domain (cases and consents have their own HTTP tests), and small HTTP steps used everywhere."""
+"""Steps of the content, referral and service tests, over HTTP like a partner's system: a case
+and its consents, content, referrals and their moves; and the outbox rows they wrote."""
 
 import json
 from typing import Any
@@ -7,10 +7,6 @@ from typing import Any
 from sqlalchemy import select
 
 from coordination.runtime import Runtime
-from services.cases import repository as cases
-from services.cases.models import Case
-from services.consents.models import Consent
-from services.ids import new_id
 from services.outbox.models import OutboxMessage
 from tests.support.agencies import Agency
 
@@ -21,44 +17,26 @@ def sha(n: int) -> str:
     return f"{n:064x}"
 
 
-def open_case(rt: Runtime, center: Agency, age_band: str = "20s") -> str:
-    with rt.uow() as uow:
-        now = uow.clock.now()
-        case = Case.open(
-            case_id=new_id(),
-            reference=cases.next_reference(uow.session, now.year),
-            owner_org=center.org,
-            harm_types=["non_consensual_distribution"],
-            age_band=age_band,
-            now=now,
-        )
-        uow.session.add(case)
-        uow.commit()
-        return case.id
+def open_case(center: Agency, age_band: str = "20s") -> str:
+    response = center.post(
+        "/v1/cases",
+        json={"harm_types": ["non_consensual_distribution"], "victim": {"age_band": age_band}},
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return str((response.json or {})["id"])
 
 
-def grant(rt: Runtime, case_id: str, purpose: str, granted_by: str = "victim") -> str:
-    with rt.uow() as uow:
-        case = uow.session.get_one(Case, case_id)
-        consent = Consent.grant(
-            consent_id=new_id(),
-            case_id=case_id,
-            owner_org=case.owner_org,
-            purpose=purpose,
-            granted_by=granted_by,
-            legal_basis=None,
-            now=uow.clock.now(),
-        )
-        uow.session.add(consent)
-        uow.commit()
-        return consent.id
+def grant(center: Agency, case_id: str, purpose: str, granted_by: str = "victim") -> str:
+    response = center.post(
+        f"/v1/cases/{case_id}/consents", json={"purpose": purpose, "granted_by": granted_by}
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return str((response.json or {})["id"])
 
 
-def revoke(rt: Runtime, consent_id: str) -> None:
-    with rt.uow() as uow:
-        consent = uow.session.get_one(Consent, consent_id)
-        consent.revoke(owner_org="", revoked_by="victim", affected_orgs=[], now=uow.clock.now())
-        uow.commit()
+def revoke(center: Agency, consent_id: str) -> None:
+    response = center.post(f"/v1/consents/{consent_id}/revoke", json={}, headers={"If-Match": "*"})
+    assert response.status_code == 200, response.get_data(as_text=True)
 
 
 def register(center: Agency, case_id: str, n: int, **extra: Any) -> dict[str, Any]:
