@@ -18,7 +18,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, event, func, insert, inspect, select, update
+from sqlalchemy import delete, event, func, insert, inspect, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, UOWTransaction
 
 from services.cases.models import Case
@@ -70,11 +71,15 @@ def record_index_changes(session: Session, _context: UOWTransaction) -> None:
     if not content_ids and not case_ids:
         return
     connection = session.connection()
+    # An upsert rather than an UPDATE, so a state row lost to a table wipe is simply recreated.
+    upsert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(
+        HashIndexState
+    ).values(id=STATE_ROW, generation=1)
     generation = connection.execute(
-        update(HashIndexState)
-        .where(HashIndexState.id == STATE_ROW)
-        .values(generation=HashIndexState.generation + 1)
-        .returning(HashIndexState.generation)
+        upsert.on_conflict_do_update(
+            index_elements=[HashIndexState.id],
+            set_={"generation": HashIndexState.generation + 1},
+        ).returning(HashIndexState.generation)
     ).scalar_one()
     now = datetime.now(UTC)
     rows = [
