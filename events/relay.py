@@ -89,6 +89,7 @@ class Relay:
         self._purged_at = 0.0
         self._measured_at = 0.0
         self.failures = 0
+        self.published = 0
 
     @property
     def engine(self) -> Engine:
@@ -166,6 +167,7 @@ class Relay:
                     self._mark(session, rows)
                     session.commit()
         metrics.PUBLISHED.inc(len(rows))
+        self.published += len(rows)
         return len(rows)
 
     def reconcile(self) -> int:
