@@ -13,12 +13,12 @@ from typing import Any, ParamSpec, TypeVar
 
 from flask import current_app, g, request
 
+from coordination.auth.refusals import refusal
 from coordination.auth.state import auth_state
 from coordination.auth.tokens import InvalidToken, verify_access_token
 from coordination.http.errors import ApiError
 from coordination.runtime import runtime
 from services.actor import Actor
-from services.clients.queries import token_refusal
 from services.clients.scopes import allowed_scopes, format_scopes
 
 P = ParamSpec("P")
@@ -94,10 +94,9 @@ def authenticate() -> Actor:
         claims = verify_access_token(auth_state().keys, rt.settings, match.group(1))
     except InvalidToken as exc:
         raise _unauthorized(str(exc)) from None
-    with rt.session_factory() as session:
-        refusal = token_refusal(session, claims["client_id"], claims["jti"])
-    if refusal is not None:
-        raise _unauthorized(refusal)
+    refused = refusal(rt, claims["client_id"], claims["jti"])
+    if refused is not None:
+        raise _unauthorized(refused)
     actor = Actor(
         org=claims["org"],
         org_kind=claims["org_kind"],

@@ -25,6 +25,7 @@ from flask import Blueprint, Flask, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from coordination.auth.keys import LEEWAY_S
+from coordination.auth.refusals import refusal
 from coordination.auth.state import auth_state
 from coordination.auth.tokens import (
     FORBIDDEN_HEADERS,
@@ -37,7 +38,7 @@ from coordination.runtime import runtime
 from services.clients.commands import RevokeToken, UseAssertion
 from services.clients.credentials import verify_secret
 from services.clients.handlers import revoke_token, use_assertion
-from services.clients.queries import ClientRecord, client_record, token_refusal
+from services.clients.queries import ClientRecord, client_record
 from services.clients.scopes import SCOPES, allowed_scopes, format_scopes
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -89,7 +90,11 @@ class Client(ClientMixin):  # type: ignore[misc]
 
     def check_client_secret(self, client_secret: str) -> bool:
         stored = self.record.secret_hash
-        return stored is not None and verify_secret(client_secret, stored)
+        if stored is None or not isinstance(client_secret, str):
+            return False
+        return auth_state().verified_secrets.check(
+            self.record.client_id, stored, client_secret, verify_secret
+        )
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         return method == self.record.auth_method
@@ -118,8 +123,7 @@ class AccessToken(TokenMixin):  # type: ignore[misc]
         return int(self.claims["exp"]) + LEEWAY_S < time.time()
 
     def is_revoked(self) -> bool:
-        with runtime().session_factory() as session:
-            return token_refusal(session, self.claims["client_id"], self.claims["jti"]) is not None
+        return refusal(runtime(), self.claims["client_id"], self.claims["jti"]) is not None
 
 
 def query_client(client_id: Any) -> Client | None:

@@ -1,12 +1,13 @@
 """What the auth module keeps per app: the signing keys, the Authlib server and the limiters."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from flask import Flask, current_app
 
 from coordination.auth.keys import KeyStore
 from coordination.auth.ratelimit import TokenBuckets
+from coordination.auth.verified import VerifiedSecrets
 
 EXTENSION = "coordination.auth"
 
@@ -25,6 +26,7 @@ class AuthState:
     requests: TokenBuckets  # per client, on /v1
     client_failures: TokenBuckets  # per claimed client id, at the OAuth endpoints
     address_failures: TokenBuckets  # per remote address, at the OAuth endpoints
+    verified_secrets: VerifiedSecrets = field(default_factory=VerifiedSecrets)
 
     @classmethod
     def build(cls, keys: KeyStore, server: Any, rate_per_s: float, burst: int) -> "AuthState":

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import Connection, exists, select
 from sqlalchemy.orm import Session
 
 from services.clients.models import OAuthClient, RevokedToken
@@ -62,7 +62,7 @@ def client_record(session: Session, client_id: str) -> ClientRecord | None:
     )
 
 
-def token_refusal(session: Session, client_id: str, jti: str) -> str | None:
+def token_refusal(session: Session | Connection, client_id: str, jti: str) -> str | None:
     """Why a validly signed token must still be refused, or None: one query by primary keys."""
     revoked = exists().where(RevokedToken.jti == jti).correlate(None)
     row = session.execute(
