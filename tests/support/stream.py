@@ -192,3 +192,88 @@ def assert_valid_cloudevent(value: bytes) -> None:
     event = json.loads(value)
     schema = load_schema(event["type"].removeprefix(EVENT_TYPE_PREFIX))
     Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER).validate(event)
+
+
+def write_many_events(rt: Runtime, count: int, per_transaction: int = 100) -> list[str]:
+    """`count` events over several cases, `per_transaction` per commit; their ids in order."""
+    ids: list[str] = []
+    case_ids = [f"case-bulk-{new_id()}" for _ in range(5)]
+    for start in range(0, count, per_transaction):
+        request_id = new_id()
+        with rt.uow(ACTOR, request_id=request_id) as uow:
+            for n in range(start, min(count, start + per_transaction)):
+                case_id = case_ids[n % len(case_ids)]
+                uow.announce(
+                    CaseUpdated(
+                        subject=case_id,
+                        case_id=case_id,
+                        owner_org=ACTOR.org,
+                        changed=("status",),
+                        status="active",
+                        previous_status="open",
+                        age_band="20s",
+                        is_minor=False,
+                    )
+                )
+            uow.commit()
+            ids.extend(
+                uow.session.scalars(
+                    select(OutboxMessage.id)
+                    .where(OutboxMessage.request_id == request_id)
+                    .order_by(OutboxMessage.position)
+                )
+            )
+    return ids
+
+
+def published_count(rt: Runtime, ids: list[str]) -> int:
+    from sqlalchemy import func
+
+    with rt.session_factory() as session:
+        count = session.scalar(
+            select(func.count()).where(
+                OutboxMessage.id.in_(ids), OutboxMessage.published_at.is_not(None)
+            )
+        )
+    return int(count or 0)
+
+
+def worker_process(settings: Settings, broker: EmbeddedBroker, *args: str) -> Any:
+    """`coordination <args>` as a separate process against the test database and broker."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+        "COORDINATION_LOG_LEVEL": "WARNING",
+    }
+    command = Path(sys.executable).with_name("coordination")
+    return subprocess.Popen(
+        [str(command), *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def kill_hard(process: Any) -> None:
+    import signal
+
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    if process.stderr is not None:
+        process.stderr.close()
+
+
+def stop_gently(process: Any) -> str:
+    process.terminate()
+    try:
+        _, err = process.communicate(timeout=30)
+    except Exception:
+        process.kill()
+        _, err = process.communicate()
+    return str(err.decode(errors="replace") if err else "")
