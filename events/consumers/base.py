@@ -129,40 +129,80 @@ class StreamConsumer:
     def _apply_batch(self, records: Sequence[tuple[TopicPartition, Any]]) -> None:
         uow = UnitOfWork(self.session_factory, self.clock)
         next_offsets: dict[TopicPartition, int] = {}
-        self.start_batch()
         with uow:
             session = uow.session
+            todo: list[tuple[str, Any, ReceivedEvent]] = []
             for tp, record in records:
                 next_offsets[tp] = record.offset + 1
-                self._apply_record(uow, tp.topic, record)
-            self.finish_batch(session)
+                try:
+                    todo.append((tp.topic, record, cloudevents.decode(record.value)))
+                except cloudevents.MalformedEvent as exc:
+                    self._deadletter(tp.topic, record, str(exc))
+            todo = self._fresh(session, todo)
+            if todo:
+                # The fast path: the whole batch at once. Should any event fail, start again
+                # one event at a time, to dead-letter only that one.
+                savepoint = session.begin_nested()
+                try:
+                    caused = self._apply_all(uow, todo)
+                except Exception:
+                    savepoint.rollback()
+                    for topic, record, event in todo:
+                        self._apply_one(uow, topic, record, event)
+                else:
+                    savepoint.commit()
+                    for caused_event in caused:
+                        uow.announce(caused_event)
             for tp, offset in next_offsets.items():
                 self._store_offset(session, tp, offset)
             uow.commit()
         self.applied += len(records)
 
-    def _apply_record(self, uow: UnitOfWork, topic: str, record: Any) -> None:
-        session = uow.session
-        try:
-            event = cloudevents.decode(record.value)
-        except cloudevents.MalformedEvent as exc:
-            self._deadletter(topic, record, str(exc))
-            return
-        if session.get(ProcessedEvent, (self.name, event.id)) is not None:
-            return  # applied before: a duplicate or a replay
-        savepoint = session.begin_nested()
-        try:
-            caused = self.apply(session, event, topic)
-            session.add(
-                ProcessedEvent(consumer=self.name, event_id=event.id, processed_at=now(uow))
+    def _fresh(
+        self, session: Session, todo: list[tuple[str, Any, ReceivedEvent]]
+    ) -> list[tuple[str, Any, ReceivedEvent]]:
+        """Drop the events applied before (a duplicate or a replay), and repeats in the batch."""
+        done = set(
+            session.scalars(
+                select(ProcessedEvent.event_id).where(
+                    ProcessedEvent.consumer == self.name,
+                    ProcessedEvent.event_id.in_({event.id for _, _, event in todo}),
+                )
             )
-            session.flush()
+        )
+        fresh = []
+        for item in todo:
+            if item[2].id not in done:
+                done.add(item[2].id)
+                fresh.append(item)
+        return fresh
+
+    def _apply_all(
+        self, uow: UnitOfWork, todo: list[tuple[str, Any, ReceivedEvent]]
+    ) -> list[DomainEvent]:
+        session = uow.session
+        caused: list[DomainEvent] = []
+        self.start_batch()
+        for topic, _, event in todo:
+            caused.extend(self.apply(session, event, topic))
+        self.finish_batch(session)
+        at = now(uow)
+        session.add_all(
+            ProcessedEvent(consumer=self.name, event_id=event.id, processed_at=at)
+            for _, _, event in todo
+        )
+        session.flush()
+        return caused
+
+    def _apply_one(self, uow: UnitOfWork, topic: str, record: Any, event: ReceivedEvent) -> None:
+        savepoint = uow.session.begin_nested()
+        try:
+            caused = self._apply_all(uow, [(topic, record, event)])
         except Exception as exc:
             savepoint.rollback()
             log.warning(
                 "event could not be applied; dead-lettered",
                 extra={"fields": {"consumer": self.name, "event_id": event.id}},
-                exc_info=False,
             )
             self._deadletter(topic, record, type(exc).__name__)
             return
