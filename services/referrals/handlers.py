@@ -155,7 +155,12 @@ def post_referral_update(
             now=now,
         )
         session.add(update)
-        if referral.case_id is not None:
+        takedown_effect = referral.type == "takedown" and (
+            cmd.status in UNDONE_STATUSES or cmd.business_status == REMOVED_CODE
+        )
+        # Only a send or a takedown's end touches the case and its items (the hot path, a plain
+        # business status or note, reads nothing more).
+        if referral.case_id is not None and (cmd.status == "requested" or takedown_effect):
             case = cases.get(session, referral.case_id)
             items = content.get_many(session, referral.case_id, referral.content_ids)
             if cmd.status == "requested":
