@@ -168,3 +168,32 @@ def test_revocation_spares_access_held_on_a_legal_basis(agencies: Agencies, rt: 
     center.post(f"/v1/consents/{consent['id']}/revoke", headers={"If-Match": '"1"'})
     assert police.get(victim_path).status_code == 200
     assert outbox_events(rt, consent["id"])[-1][1]["affected_orgs"] == []
+
+
+def test_revocation_cuts_access_granted_through_the_referral_api(
+    agencies: Agencies, rt: Runtime
+) -> None:
+    center, police = agencies.new("support_center"), agencies.new("police")
+    case = open_case(center)
+    victim_path = f"/v1/cases/{case['id']}/victim"
+    assert center.put(victim_path, json={"name": "Choi Yuna"}).status_code == 200
+    consent = grant(center, case["id"]).json
+    assert consent is not None
+    referral = center.post(
+        "/v1/referrals",
+        json={
+            "case_id": case["id"],
+            "type": "investigation",
+            "to_org": police.org,
+            "share_victim_identity": True,
+        },
+    )
+    assert referral.status_code == 201, referral.get_data(as_text=True)
+    assert police.get(victim_path).json["name"] == "Choi Yuna"  # type: ignore[index]
+
+    revoked = center.post(f"/v1/consents/{consent['id']}/revoke", headers={"If-Match": '"1"'})
+    assert revoked.status_code == 200
+
+    assert police.get(victim_path).status_code == 404
+    assert police.get(f"/v1/cases/{case['id']}").status_code == 200
+    assert outbox_events(rt, consent["id"])[-1][1]["affected_orgs"] == [police.org]
