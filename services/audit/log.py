@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, insert, or_, select, tuple_
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from services.audit.merkle import SubtreeHashes, completed_subtrees
@@ -76,15 +76,16 @@ class NodeStore:
         if not wanted:
             return
         self.reads += 1
-        if self._session.get_bind().dialect.name == "sqlite":
-            condition = or_(
-                *(and_(AuditTreeNode.level == lv, AuditTreeNode.index == ix) for lv, ix in wanted)
-            )
-        else:
-            condition = tuple_(AuditTreeNode.level, AuditTreeNode.index).in_(wanted)
-        for level, index, hash_ in self._session.execute(
-            select(AuditTreeNode.level, AuditTreeNode.index, AuditTreeNode.hash).where(condition)
-        ):
+        # Raw SQL with the integers inlined (computed positions, never client text): building an
+        # OR of SQLAlchemy expressions per request cost more than the query itself. An OR of
+        # primary-key lookups is planned as index probes by both SQLite and PostgreSQL (a
+        # row-value IN (VALUES ...) made SQLite scan the table).
+        condition = " OR ".join(
+            f'(level = {int(level)} AND "index" = {int(index)})' for level, index in wanted
+        )
+        statement = f'SELECT level, "index", hash FROM audit_tree_nodes WHERE {condition}'  # noqa: S608
+        rows = self._session.execute(text(statement))
+        for level, index, hash_ in rows:
             self._cache[(level, index)] = bytes(hash_)
 
     def remember(self, level: int, index: int, hash_: bytes) -> None:
