@@ -61,6 +61,12 @@ def claim_key(uow: UnitOfWork, client_id: str, key: str, req_hash: str) -> Store
     check_key(key)
     with uow:
         now = uow.clock.now()
+        # Housekeeping as we go: the client's keys past their 24 h are forgotten.
+        uow.session.execute(
+            delete(IdempotencyRecord).where(
+                IdempotencyRecord.client_id == client_id, IdempotencyRecord.expires_at <= now
+            )
+        )
         record = uow.session.get(IdempotencyRecord, (client_id, key), with_for_update=True)
         if record is not None and record.expires_at <= now:
             uow.session.delete(record)

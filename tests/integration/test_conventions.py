@@ -111,6 +111,24 @@ def test_expired_idempotency_key_runs_the_request_again(agencies: Agencies, rt: 
     assert case_count(center) == 2
 
 
+def test_expired_keys_of_a_client_are_forgotten_on_its_next_claim(
+    agencies: Agencies, rt: Runtime
+) -> None:
+    center = agencies.new("support_center")
+    center.post("/v1/cases", json=BODY, headers={"Idempotency-Key": "stale"})
+    with rt.session_factory() as session:
+        record = session.get(IdempotencyRecord, (center.client_id, "stale"))
+        assert record is not None
+        record.expires_at = utcnow() - timedelta(seconds=1)
+        session.commit()
+    center.post("/v1/cases", json=BODY, headers={"Idempotency-Key": "fresh"})
+    with rt.session_factory() as session:
+        keys = session.scalars(
+            select(IdempotencyRecord.key).where(IdempotencyRecord.client_id == center.client_id)
+        ).all()
+    assert keys == ["fresh"]
+
+
 def test_idempotency_keys_belong_to_one_client(agencies: Agencies) -> None:
     center = agencies.new("support_center")
     colleague = agencies.client_of(center.org, "support_center")
