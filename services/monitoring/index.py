@@ -113,6 +113,9 @@ class SharedIndex:
         if current == self._generation:
             return
         with self._lock:
+            # Read again under the lock: another thread may have caught up meanwhile, and only
+            # a fresh read tells a generation that went back (a reset database) from a stale one.
+            current = current_generation(session)
             seen = self._generation
             if seen == current:
                 return
