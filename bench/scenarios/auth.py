@@ -1,36 +1,41 @@
-"""What authentication costs (issue 3): one trivial view, with and without a bearer token, in
-the same run, and the token endpoint's throughput.
+"""What authentication costs (issue 3), in the same run: one trivial view (`{"status": "ok"}`)
+of the real app (request ids, JSON request log, metrics, problem handling) served over HTTP by
+the same server as the service (bench/auth_app.py, 2 workers x 8 threads), loaded by wrk:
 
-The three `auth_*` figures call the SAME trivial view (`{"status": "ok"}`) of the real app
-(`coordination.app.create_app`: request ids, JSON request log, metrics, problem handling) in
-process, through Flask's WSGI test client, no HTTP: so the ratio between them is the work the
-guard adds per request, undiluted by the server and the network (a conservative ratio).
+- `auth_none`:  GET /bench/ping, no token;
+- `auth_token`: GET /bench/ping-authed, the same view behind `@authorize`: the bearer token
+  verified (ES256 signature, header, claims), the revoked-token / disabled-client check (one
+  indexed query), the actor built. Target: at least 85 % of `auth_none`.
+- `auth_v1`:    GET /v1/bench/ping, the same under /v1 as every API request meets it: plus
+  the per-client token bucket and the access record each /v1 request writes (a commit).
 
-- `auth_none`:  GET /bench/ping                 no token.
-- `auth_token`: GET /bench/ping-authed          `@authorize`: the bearer token verified
-                (ES256 signature, header and claims), the revocation/disabled check (one
-                indexed query), the actor built.
-- `auth_v1`:    GET /v1/bench/ping              the same under /v1: the guard as every API
-                request meets it, plus the per-client token bucket and the access record that
-                every /v1 request writes to the outbox (a database commit).
+`token_endpoint`: POST /oauth/token of the service itself (client_credentials,
+client_secret_basic), tokens per second. One client asks again and again, so after its first
+request the secret's scrypt check is remembered (coordination/auth/verified.py); the figure is
+the signing and the endpoint, not scrypt.
 
-Target: `auth_token` at least 85 % of `auth_none`.
-
-`token_endpoint` is over HTTP against the real server (`coordination serve`): POST /oauth/token,
-client_credentials with client_secret_basic. Each request checks the secret's scrypt hash
-(16 MiB, tens of ms of CPU by design), so this figure is tokens per second, bounded by cores.
+The auth_* scenarios are Python scenarios only because bench/run knows two apps (service and
+baseline): each starts bench/auth_app.py once per run and drives it with wrk itself; their
+`connections` column is the wrk connection count.
 """
 
+import atexit
 import base64
-import dataclasses
+import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, jsonify
-from flask.testing import FlaskClient
-from flask.typing import ResponseReturnValue
-
+from bench import wrk
 from bench.scenario import (
+    REPO,
     Context,
     HttpScenario,
     Prepared,
@@ -38,104 +43,118 @@ from bench.scenario import (
     Sample,
     SetupError,
     register,
-    timed_threads,
 )
-from coordination.app import create_app
-from coordination.auth.guard import authorize
-from coordination.config import Settings
-from coordination.runtime import runtime
 
 ORG = "seoul-dsc"
 SCOPES = "cases.read"
+WORKERS = int(os.environ.get("BENCH_WORKERS", 2))
+THREADS = int(os.environ.get("BENCH_THREADS", 8))
+SERVER = os.environ.get("BENCH_SERVER", "granian")
+CONNECTIONS = (16,)
+
 _lock = threading.Lock()
-_prepared: dict[str, tuple[Flask, str]] = {}
-
-
-def _trivial() -> ResponseReturnValue:
-    return jsonify(status="ok")
-
-
-def _blueprints() -> list[Blueprint]:
-    open_bp = Blueprint("bench_open", __name__, url_prefix="/bench")
-    open_bp.add_url_rule("/ping", "ping", _trivial)
-    open_bp.add_url_rule("/ping-authed", "ping_authed", authorize("bench.ping")(_trivial))
-    v1_bp = Blueprint("bench_v1", __name__, url_prefix="/v1/bench")
-    v1_bp.add_url_rule("/ping", "ping", authorize("bench.ping")(_trivial))
-    return [open_bp, v1_bp]
-
-
-def prepared(context: Context) -> tuple[Flask, str]:
-    """The in-process app (built once per run) and a live bearer token for it."""
-    with _lock:
-        if context.database_url in _prepared:
-            return _prepared[context.database_url]
-        keys = context.workdir / "bench-auth"
-        settings = Settings.from_env(
-            {
-                **context.env,
-                "COORDINATION_ISSUER": "http://127.0.0.1:8000",
-                "COORDINATION_SIGNING_KEY_FILE": str(keys / "signing-keys.json"),
-                "COORDINATION_DATA_KEY_FILE": str(keys / "data-key"),
-                "COORDINATION_AUDIT_KEY_FILE": str(keys / "audit-key"),
-            }
-        )
-        # The limiter still runs on /v1; it must not refuse a benchmark's single client.
-        settings = dataclasses.replace(settings, rate_limit_per_s=1e9, rate_limit_burst=10**9)
-        app = create_app(settings)
-        for bp in _blueprints():
-            app.register_blueprint(bp)
-        client_id, secret = context.create_client(ORG, SCOPES)
-        answer = app.test_client().post(
-            "/oauth/token",
-            data={"grant_type": "client_credentials"},
-            headers={"Authorization": _basic(client_id, secret)},
-        )
-        if answer.status_code != 200 or answer.json is None:
-            raise SetupError(f"POST /oauth/token answered {answer.status_code}")
-        _prepared[context.database_url] = (app, str(answer.json["access_token"]))
-        return _prepared[context.database_url]
+_running: dict[str, tuple[str, str]] = {}  # database url -> (base url, bearer token)
 
 
 def _basic(client_id: str, secret: str) -> str:
     return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
 
 
-def _runner(path: str, with_token: bool) -> Any:
-    def run(context: Context, threads: int, duration_s: float) -> Sample:
-        app, token = prepared(context)
-        local = threading.local()
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _server(context: Context) -> tuple[str, str]:
+    """bench/auth_app.py, started once per run (stopped when bench/run exits), and a token."""
+    with _lock:
+        if context.database_url in _running:
+            return _running[context.database_url]
+        port = _free_port()
+        env = {
+            **os.environ,
+            **context.env,
+            "PYTHONPATH": str(REPO),
+            # The limiter still runs on /v1; it must not refuse the benchmark's one client.
+            "COORDINATION_RATE_LIMIT_PER_S": "100000000",
+            "COORDINATION_RATE_LIMIT_BURST": "100000000",
+        }
+        log = (context.workdir / "auth-app.log").open("ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bench.auth_app", "--port", str(port), "--server", SERVER,
+             "--workers", str(WORKERS), "--threads", str(THREADS)],
+            cwd=context.workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        atexit.register(_stop, process)
+        base = f"http://127.0.0.1:{port}"
+        _wait_ready(process, base + "/healthz")
+        client_id, secret = context.create_client(ORG, SCOPES)
+        saved, context.base_url = context.base_url, base
+        try:
+            token = context.access_token(client_id, secret)
+        finally:
+            context.base_url = saved
+        _running[context.database_url] = (base, token)
+        return base, token
+
+
+def _wait_ready(process: subprocess.Popen[bytes], url: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SetupError("bench/auth_app.py exited: see auth-app.log in the work directory")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    raise SetupError("bench/auth_app.py did not get ready in 60 s")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def _runner(name: str, path: str, with_token: bool) -> Any:
+    def run(context: Context, connections: int, duration_s: float) -> Sample:
+        base, token = _server(context)
         headers = {"Authorization": f"Bearer {token}"} if with_token else {}
-
-        def one() -> None:
-            client: FlaskClient | None = getattr(local, "client", None)
-            if client is None:
-                client = local.client = app.test_client()
-            response = client.get(path, headers=headers)
-            if response.status_code != 200:
-                raise RuntimeError(f"GET {path} answered {response.status_code}")
-
-        return timed_threads(threads, duration_s, one)
+        scenario = HttpScenario(name=name, summary="", path=path)
+        lua_file = Path(context.workdir) / f"{name}.lua"
+        lua_file.write_text(wrk.script(scenario, Prepared(headers=headers)))
+        return wrk.run(
+            base + path, lua_file, connections=connections, duration_s=duration_s, threads=1
+        )
 
     return run
 
 
 def _setup(context: Context) -> dict[str, Any]:
-    app, _ = prepared(context)
-    return {"in_process": True, "database": runtime(app).engine.dialect.name}
+    _server(context)
+    return {"server": SERVER, "workers": WORKERS, "threads_per_worker": THREADS, "http": True}
 
 
-for name, path, with_token, summary in (
-    ("auth_none", "/bench/ping", False, "trivial view, no token (in process)"),
-    ("auth_token", "/bench/ping-authed", True, "the same view behind @authorize (in process)"),
-    ("auth_v1", "/v1/bench/ping", True, "the same view under /v1: guard, limiter, access record"),
+for _name, _path, _with_token, _summary in (
+    ("auth_none", "/bench/ping", False, "trivial view of the service app, no token (HTTP)"),
+    ("auth_token", "/bench/ping-authed", True, "the same view behind @authorize (HTTP)"),
+    ("auth_v1", "/v1/bench/ping", True, "the same under /v1: guard, limiter, access record"),
 ):
     register(
         PythonScenario(
-            name=name,
-            summary=summary,
-            run=_runner(path, with_token),
+            name=_name,
+            summary=_summary,
+            run=_runner(_name, _path, _with_token),
             setup=_setup,
-            threads=(1, 4),
+            threads=CONNECTIONS,
         )
     )
 
@@ -148,7 +167,7 @@ def _token_setup(context: Context) -> Prepared:
 register(
     HttpScenario(
         name="token_endpoint",
-        summary="POST /oauth/token, client_credentials with client_secret_basic (scrypt)",
+        summary="POST /oauth/token, client_credentials with client_secret_basic",
         path="/oauth/token",
         method="POST",
         lua=(
