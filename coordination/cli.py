@@ -243,5 +243,14 @@ def _register_stream() -> None:
 _register_stream()  # `relay` and `consume` (issue 5), in coordination/stream_cli.py
 
 
+def _register_victims() -> None:
+    from coordination.victims_cli import register
+
+    register(main)
+
+
+_register_victims()  # `data-key rotate` (issue 4), in coordination/victims_cli.py
+
+
 if __name__ == "__main__":
     main()

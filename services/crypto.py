@@ -92,6 +92,30 @@ class MasterKeyRing:
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"the data key file is not valid: {exc}") from None
 
+    @property
+    def key_ids(self) -> frozenset[str]:
+        return frozenset(self._keys)
+
+    def rotated(self) -> "MasterKeyRing":
+        """This ring plus a fresh key, which becomes the current one."""
+        key_id = secrets.token_hex(8)
+        return MasterKeyRing({**self._keys, key_id: AESGCM.generate_key(bit_length=256)}, key_id)
+
+    def only_current(self) -> "MasterKeyRing":
+        """This ring without its older keys: whatever they wrapped can never be unwrapped."""
+        return MasterKeyRing({self.current_id: self._keys[self.current_id]}, self.current_id)
+
+    def save(self, path: Path) -> None:
+        """Replace the file at `path` atomically, readable by the owner only."""
+        path = Path(path)
+        temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(self.to_json())
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+
     def to_json(self) -> str:
         keys = {key_id: base64.b64encode(key).decode() for key_id, key in self._keys.items()}
         return json.dumps({"format": FILE_FORMAT, "current": self.current_id, "keys": keys})
@@ -146,15 +170,28 @@ def _aad(*parts: str) -> bytes:
     return "\x1f".join(("coordination", *parts)).encode()
 
 
-_rings: dict[Path, MasterKeyRing] = {}
+_rings: dict[Path, tuple[tuple[int, int], MasterKeyRing]] = {}
 _rings_lock = threading.Lock()
 
 
 def master_key_ring(path: Path) -> MasterKeyRing:
-    """The ring at `path`, loaded (or created) once per process."""
+    """The ring at `path`, loaded (or created) once per process and re-read when the file
+    changes (a rotation by `coordination data-key rotate` reaches running servers)."""
     resolved = Path(path).resolve()
     with _rings_lock:
-        ring = _rings.get(resolved)
-        if ring is None:
-            ring = _rings[resolved] = MasterKeyRing.load_or_create(resolved)
-        return ring
+        stamp = _stamp(resolved)
+        cached = _rings.get(resolved)
+        if cached is None or cached[0] != stamp:
+            ring = MasterKeyRing.load_or_create(resolved)
+            _rings[resolved] = (_stamp(resolved), ring)
+            return ring
+        return cached[1]
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    """Changes whenever the file is replaced (a new inode) or rewritten."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return (-1, -1)
+    return (info.st_ino, info.st_mtime_ns)

@@ -55,7 +55,6 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 #: Headers of a first answer that a replay repeats.
 REPLAYED_HEADERS = ("Content-Type", "ETag", "Location")
-_CURSOR_SECRET = "coordination.cursor_secret"  # noqa: S105 - an extensions key, not a secret
 _ETAG = re.compile(r'^(?:W/)?"(\d{1,18})"$')
 
 
@@ -167,13 +166,9 @@ def idempotent(view: Callable[P, Any]) -> Callable[P, Response]:
 
 
 def cursor_secret() -> bytes:
-    app = current_app
-    secret = app.extensions.get(_CURSOR_SECRET)
-    if secret is None:
-        ring = master_key_ring(runtime().settings.data_key_file)
-        secret = app.extensions[_CURSOR_SECRET] = ring.derive("pagination-cursor/1")
-    assert isinstance(secret, bytes)
-    return secret
+    """Derived from the current master key, so every worker signs and checks alike (a master
+    key rotation invalidates cursors handed out before it: the client starts the list again)."""
+    return master_key_ring(runtime().settings.data_key_file).derive("pagination-cursor/1")
 
 
 def page_request(list_name: str) -> PageRequest:

@@ -10,8 +10,10 @@ raises or records the identity itself; events carry only the field name `victim.
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.access import policy
@@ -107,6 +109,43 @@ def erase_identity(cmd: EraseIdentity, uow: UnitOfWork, actor: Actor) -> Case:
         _record_change(case)
         uow.commit()
         return case
+
+
+@dataclass(frozen=True)
+class Rotation:
+    current: str
+    rewrapped: int
+    dropped: tuple[str, ...]
+
+
+def rotate_master_key(uow: UnitOfWork, path: Path, *, batch: int = 500) -> Rotation:
+    """A new master key; every live case key re-wrapped under it; the old keys destroyed.
+
+    After this, no copy of the database taken earlier (a backup) can unwrap any case key:
+    identities erased since that backup are gone from it too. Live identities stay readable.
+    Run it on a schedule (e.g. daily) so erasure reaches backups within that period.
+    """
+    old = MasterKeyRing.load_or_create(path)
+    new = old.rotated()
+    new.save(path)
+    rewrapped = 0
+    while True:
+        with uow:
+            rows = uow.session.scalars(
+                select(CaseKey)
+                .where(CaseKey.wrapped_key.is_not(None), CaseKey.master_key_id != new.current_id)
+                .limit(batch)
+                .with_for_update()
+            ).all()
+            for row in rows:
+                wrapped = new.wrap(_unwrap(row, new), row.case_id)
+                row.master_key_id, row.wrapped_key = wrapped.master_key_id, wrapped.blob
+            uow.commit()
+        rewrapped += len(rows)
+        if len(rows) < batch:
+            break
+    new.only_current().save(path)
+    return Rotation(new.current_id, rewrapped, tuple(sorted(old.key_ids)))
 
 
 def _data_key(session: Session, case_id: str, keys: MasterKeyRing, now: datetime) -> bytes:
