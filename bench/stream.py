@@ -1,0 +1,200 @@
+"""Event-stream benchmarks (issue 5), on PostgreSQL with the embedded broker:
+
+    .venv/bin/python -m bench.stream --database-url postgresql+psycopg://postgres@127.0.0.1/DB
+
+1. `latency`: writes at a fixed rate (default 200/s for 60 s), one referral event per
+   transaction through the unit of work; the relay and both consumers run as their own
+   processes (`coordination relay`, `coordination consume audit|notifications`), as a
+   deployment runs them. Latency of an event = the time its consumer applied it (its
+   `processed_events.processed_at`, stamped inside the consumer's transaction) minus the
+   commit-side time of its outbox row (`created_at`). Reported p50/p99 per consumer.
+2. `relay`: 100,000 outbox rows inserted in bulk, then one relay drains them: events/s.
+
+The database is migrated to head first; results are printed as JSON.
+"""
+
+import argparse
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from sqlalchemy import insert, select
+
+from coordination.config import Settings
+from coordination.runtime import Runtime
+from events.broker import EmbeddedBroker
+from events.relay import Relay, RelayOptions
+from migrations import alembic_config
+from services.actor import Actor
+from services.consumers.models import ProcessedEvent
+from services.ids import new_id
+from services.outbox.models import OutboxMessage
+from services.referrals.events import ReferralRequested
+
+SENDER = Actor(org="bench-center", org_kind="support_center", client_id="bench-client")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def workers(settings: Settings, broker: EmbeddedBroker) -> list[subprocess.Popen[bytes]]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+        "COORDINATION_LOG_LEVEL": "WARNING",
+    }
+    exe = str(Path(sys.executable).with_name("coordination"))
+    return [
+        subprocess.Popen([exe, *args], env=env)
+        for args in (("relay",), ("consume", "audit"), ("consume", "notifications"))
+    ]
+
+
+def write_one(rt: Runtime, n: int) -> str:
+    case_id, referral_id = new_id(), new_id()
+    with rt.uow(SENDER, request_id=new_id()) as uow:
+        uow.announce(
+            ReferralRequested(
+                subject=referral_id,
+                case_id=case_id,
+                owner_org=SENDER.org,
+                referral_id=referral_id,
+                from_org=SENDER.org,
+                to_org=f"bench-police-{n % 10}",
+                referral_type="investigation",
+                status="requested",
+            )
+        )
+        uow.commit()
+    return case_id
+
+
+def latency(
+    rt: Runtime, settings: Settings, broker: EmbeddedBroker, rate: float, seconds: float
+) -> dict[str, Any]:
+    procs = workers(settings, broker)
+    try:
+        write_one(rt, 0)  # warm-up: topics, consumers assigned
+        time.sleep(8)
+        started = datetime.now(UTC)
+        interval = 1.0 / rate
+        t0 = time.perf_counter()
+        n = 0
+        while time.perf_counter() - t0 < seconds:
+            write_one(rt, n)
+            n += 1
+            delay = t0 + n * interval - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+        achieved = n / (time.perf_counter() - t0)
+        deadline = time.monotonic() + 120
+        result: dict[str, Any] = {"writes": n, "achieved_writes_per_s": round(achieved, 1)}
+        for consumer in ("audit", "notifications"):
+            while True:
+                with rt.session_factory() as session:
+                    rows = session.execute(
+                        select(OutboxMessage.created_at, ProcessedEvent.processed_at)
+                        .join(ProcessedEvent, ProcessedEvent.event_id == OutboxMessage.id)
+                        .where(
+                            ProcessedEvent.consumer == consumer,
+                            OutboxMessage.created_at >= started,
+                            OutboxMessage.topic == "coordination.events",
+                        )
+                    ).all()
+                if len(rows) >= n or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
+            ms = [(done - made).total_seconds() * 1000 for made, done in rows]
+            result[consumer] = {
+                "events": len(ms),
+                "p50_ms": round(percentile(ms, 0.50), 1),
+                "p99_ms": round(percentile(ms, 0.99), 1),
+                "max_ms": round(max(ms), 1) if ms else None,
+            }
+        return result
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=30)
+
+
+def relay_throughput(
+    rt: Runtime, settings: Settings, broker: EmbeddedBroker, rows: int
+) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    data = json.dumps({"case_id": "c", "owner_org": "o", "status": "open", "x": "y" * 150})
+    with rt.session_factory() as session:
+        for start in range(0, rows, 5000):
+            session.execute(
+                insert(OutboxMessage),
+                [
+                    {
+                        "id": new_id(),
+                        "topic": "coordination.events",
+                        "key": f"case-{i % 1000}",
+                        "type": "org.coordination.case.updated",
+                        "subject": f"case-{i % 1000}",
+                        "time": now,
+                        "data": data,
+                        "created_at": now,
+                        "actor_org": "bench",
+                        "actor_client_id": "bench",
+                        "request_id": "",
+                    }
+                    for i in range(start, min(rows, start + 5000))
+                ],
+            )
+        session.commit()
+    relay = Relay(rt.session_factory, settings, options=RelayOptions(batch_size=2000))
+    relay.publish_pending()  # connect and create topics outside the clock
+    t0 = time.perf_counter()
+    published = 0
+    while True:
+        count = relay.publish_pending()
+        if not count:
+            break
+        published += count
+    elapsed = time.perf_counter() - t0
+    relay.close()
+    return {
+        "rows": published,
+        "seconds": round(elapsed, 2),
+        "events_per_s": round(published / elapsed),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--rate", type=float, default=200)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--only", choices=["latency", "relay"])
+    args = parser.parse_args()
+    command.upgrade(alembic_config(args.database_url), "head")
+    base = Settings.from_env({"DATABASE_URL": args.database_url})
+    out: dict[str, Any] = {"database": base.database_url.split("://")[0]}
+    with EmbeddedBroker() as broker:
+        settings = dataclasses.replace(base, kafka_bootstrap_servers=broker.bootstrap_servers)
+        rt = Runtime.build(settings)
+        if args.only in (None, "latency"):
+            out["commit_to_consumer"] = latency(rt, settings, broker, args.rate, args.seconds)
+        if args.only in (None, "relay"):
+            out["relay_backlog"] = relay_throughput(rt, settings, broker, args.rows)
+        rt.engine.dispose()
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
