@@ -13,7 +13,6 @@ from typing import Any, ParamSpec, TypeVar
 
 from flask import current_app, g, request
 
-from coordination.auth.refusals import refusal
 from coordination.auth.state import auth_state
 from coordination.auth.tokens import InvalidToken, verify_access_token
 from coordination.http.errors import ApiError
@@ -94,7 +93,7 @@ def authenticate() -> Actor:
         claims = verify_access_token(auth_state().keys, rt.settings, match.group(1))
     except InvalidToken as exc:
         raise _unauthorized(str(exc)) from None
-    refused = refusal(rt, claims["client_id"], claims["jti"])
+    refused = auth_state().refusal(claims["client_id"], claims["jti"])
     if refused is not None:
         raise _unauthorized(refused)
     actor = Actor(

@@ -25,7 +25,6 @@ from flask import Blueprint, Flask, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from coordination.auth.keys import LEEWAY_S
-from coordination.auth.refusals import refusal
 from coordination.auth.state import auth_state
 from coordination.auth.tokens import (
     FORBIDDEN_HEADERS,
@@ -123,7 +122,7 @@ class AccessToken(TokenMixin):  # type: ignore[misc]
         return int(self.claims["exp"]) + LEEWAY_S < time.time()
 
     def is_revoked(self) -> bool:
-        return refusal(runtime(), self.claims["client_id"], self.claims["jti"]) is not None
+        return auth_state().refusal(self.claims["client_id"], self.claims["jti"]) is not None
 
 
 def query_client(client_id: Any) -> Client | None:

@@ -7,6 +7,7 @@ from flask import Flask, current_app
 
 from coordination.auth.keys import KeyStore
 from coordination.auth.ratelimit import TokenBuckets
+from coordination.auth.refusals import RefusalCheck
 from coordination.auth.verified import VerifiedSecrets
 
 EXTENSION = "coordination.auth"
@@ -26,13 +27,17 @@ class AuthState:
     requests: TokenBuckets  # per client, on /v1
     client_failures: TokenBuckets  # per claimed client id, at the OAuth endpoints
     address_failures: TokenBuckets  # per remote address, at the OAuth endpoints
+    refusal: RefusalCheck  # revoked token or disabled client, once per request
     verified_secrets: VerifiedSecrets = field(default_factory=VerifiedSecrets)
 
     @classmethod
-    def build(cls, keys: KeyStore, server: Any, rate_per_s: float, burst: int) -> "AuthState":
+    def build(
+        cls, keys: KeyStore, server: Any, refusal: RefusalCheck, rate_per_s: float, burst: int
+    ) -> "AuthState":
         return cls(
             keys=keys,
             server=server,
+            refusal=refusal,
             requests=TokenBuckets(rate_per_s, burst),
             client_failures=TokenBuckets(1 / CLIENT_FAILURE_REFILL_S, CLIENT_FAILURE_BURST),
             address_failures=TokenBuckets(1 / ADDRESS_FAILURE_REFILL_S, ADDRESS_FAILURE_BURST),

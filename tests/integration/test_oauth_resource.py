@@ -157,3 +157,29 @@ def test_default_rate_limit_is_sensible() -> None:
     defaults = Settings.from_env({})
     assert 10 <= defaults.rate_limit_per_s <= 1000
     assert defaults.rate_limit_burst >= defaults.rate_limit_per_s
+
+
+# -- the revocation check's own connections (PostgreSQL) -------------------------------------
+
+
+def test_guard_survives_its_database_connections_being_dropped(
+    app_with_probe: Flask, probe_agencies: Agencies, settings: Settings
+) -> None:
+    """The check has no pre-ping: a connection the server dropped is noticed by the query,
+    which is tried again on a fresh one; the client never sees it."""
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("connections dropped by a database server")
+    from sqlalchemy import text
+
+    police = probe_agencies.new("police")
+    assert police.get("/v1/probe/one").status_code == 200  # the check's pool has a connection
+    with runtime(app_with_probe).engine.connect() as admin:
+        dropped = admin.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND state = 'idle'"
+            )
+        ).scalar_one()
+    assert dropped >= 1
+    assert police.get("/v1/probe/one").status_code == 200
