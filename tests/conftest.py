@@ -1,8 +1,10 @@
 """Shared fixtures: a migrated database (SQLite, or PostgreSQL via TEST_DATABASE_URL), the app,
 and the embedded broker. Tests create their own orgs with random ids, so they never collide."""
 
+import hashlib
 import os
 import secrets
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,6 +40,16 @@ def key_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("keys")
 
 
+def audit_key_file(database_url: str, key_dir: Path) -> Path:
+    """A TEST_DATABASE_URL database outlives the session, and the audit checkpoints in it stay
+    signed by the key that made them (the signer refuses to extend a log it cannot check): so
+    that key is kept per database, outside the session's temporary directory (issue 6)."""
+    if not os.environ.get("TEST_DATABASE_URL"):
+        return key_dir / "audit-key"
+    digest = hashlib.sha256(database_url.encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / "coordination-test-audit-keys" / digest
+
+
 @pytest.fixture(scope="session")
 def settings(database_url: str, key_dir: Path) -> Settings:
     return Settings.from_env(
@@ -46,7 +58,7 @@ def settings(database_url: str, key_dir: Path) -> Settings:
             "COORDINATION_ISSUER": "http://coordination.test",
             "COORDINATION_SIGNING_KEY_FILE": str(key_dir / "signing-keys.json"),
             "COORDINATION_DATA_KEY_FILE": str(key_dir / "data-key"),
-            "COORDINATION_AUDIT_KEY_FILE": str(key_dir / "audit-key"),
+            "COORDINATION_AUDIT_KEY_FILE": str(audit_key_file(database_url, key_dir)),
             # Tests hammer the API from one client; the limiter has its own tests.
             "COORDINATION_RATE_LIMIT_PER_S": "100000",
             "COORDINATION_RATE_LIMIT_BURST": "100000",

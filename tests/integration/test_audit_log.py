@@ -7,7 +7,9 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
+from coordination.api.audit.keys import signer_for
 from coordination.runtime import Runtime
+from services.audit.checkpoints import sign_checkpoint
 from services.audit.log import EntryDraft, NodeStore, append_entries, tree_size
 from services.audit.merkle import (
     consistency_proof,
@@ -109,11 +111,15 @@ def test_proofs_read_a_logarithmic_number_of_nodes(rt: Runtime) -> None:
         "DELETE FROM audit_entries",
         "UPDATE audit_tree_nodes SET level = level",
         "DELETE FROM audit_tree_nodes",
+        "UPDATE audit_checkpoints SET note = 'x'",
+        "DELETE FROM audit_checkpoints",
     ],
 )
 def test_database_refuses_changes_to_the_log(rt: Runtime, statement: str) -> None:
     with rt.session_factory() as session:
         append_entries(session, [draft()])
+        session.commit()
+        sign_checkpoint(session, signer_for(rt.settings), rt.clock)  # a row for every table
         session.commit()
     with rt.engine.connect() as connection:
         with pytest.raises(DatabaseError, match="append-only"):

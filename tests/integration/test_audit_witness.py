@@ -226,3 +226,16 @@ def test_witness_command_fetches_a_token_and_cosigns(
     assert (tmp_path / "witness.key.state.json").exists()
     body = commission.get("/v1/audit/checkpoint").json
     assert report["witness_key"] in [c["verifier_key"] for c in body["cosignatures"]]
+
+
+def test_witness_refuses_a_log_whose_key_changed() -> None:
+    old, new = (
+        Ed25519Signer.generate("example.org/audit"),
+        Ed25519Signer.generate("example.org/audit"),
+    )
+    tree = MemoryTree()
+    tree.append(leaf_hash(b"0"))
+    state = WitnessState(old.verifier().verifier_key(), 1, root(tree, 1), "")
+    note = sign_note(Checkpoint(new.name, 1, root(tree, 1)).to_note_body(), new)
+    with pytest.raises(WitnessRefusal, match="key changed"):
+        witness(note, new.verifier().verifier_key(), state, lambda a, b: [], new, 1)
