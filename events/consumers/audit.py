@@ -34,9 +34,10 @@ class AuditConsumer(StreamConsumer):
     def start_batch(self) -> None:
         self._drafts = []
 
-    def finish_batch(self, session: Session) -> None:
+    def finish_batch(self, session: Session) -> Sequence[DomainEvent]:
         drafts, self._drafts = self._drafts, []
         append_entries(session, drafts)
+        return ()
 
 
 def entry_draft(event: ReceivedEvent) -> EntryDraft:

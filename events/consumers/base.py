@@ -72,8 +72,10 @@ class StreamConsumer:
     def start_batch(self) -> None:
         """Called before each batch (also after a failed one)."""
 
-    def finish_batch(self, session: Session) -> None:
-        """Called once per batch, after every record was applied and before the commit."""
+    def finish_batch(self, session: Session) -> Sequence[DomainEvent]:
+        """Called once per batch, after every record was applied and before the commit; returns
+        the events the batch causes, besides those `apply` returned."""
+        return ()
 
     # ---- the loop ------------------------------------------------------------------------
 
@@ -185,7 +187,7 @@ class StreamConsumer:
         self.start_batch()
         for topic, _, event in todo:
             caused.extend(self.apply(session, event, topic))
-        self.finish_batch(session)
+        caused.extend(self.finish_batch(session))
         at = now(uow)
         session.add_all(
             ProcessedEvent(consumer=self.name, event_id=event.id, processed_at=at)
@@ -202,7 +204,13 @@ class StreamConsumer:
             savepoint.rollback()
             log.warning(
                 "event could not be applied; dead-lettered",
-                extra={"fields": {"consumer": self.name, "event_id": event.id}},
+                extra={
+                    "fields": {
+                        "consumer": self.name,
+                        "event_id": event.id,
+                        "error": type(exc).__name__,
+                    }
+                },
             )
             self._deadletter(topic, record, type(exc).__name__)
             return

@@ -2,6 +2,7 @@
 out, in the transaction that also records the event as processed and the new offsets."""
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -9,22 +10,36 @@ from events.cloudevents import ReceivedEvent
 from events.consumers.base import StreamConsumer
 from services.messages import TOPIC_EVENTS, DomainEvent
 from services.notifications.commands import EventReceived
-from services.notifications.handlers import notify
+from services.notifications.handlers import notify_all
 
 
 class NotificationConsumer(StreamConsumer):
     name = "notifications"
     topics = (TOPIC_EVENTS,)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._received: list[EventReceived] = []
+
+    def start_batch(self) -> None:
+        self._received = []
+
     def apply(self, session: Session, event: ReceivedEvent, topic: str) -> Sequence[DomainEvent]:
-        received = EventReceived(
-            id=event.id,
-            type=event.type,
-            time=event.time,
-            subject=event.subject,
-            data=event.data,
-            actor_org=event.actor_org,
-            actor_client_id=event.actor_client_id,
-            request_id=event.request_id,
+        # Collected, then turned into notifications once per batch (a few queries per poll).
+        self._received.append(
+            EventReceived(
+                id=event.id,
+                type=event.type,
+                time=event.time,
+                subject=event.subject,
+                data=event.data,
+                actor_org=event.actor_org,
+                actor_client_id=event.actor_client_id,
+                request_id=event.request_id,
+            )
         )
-        return notify(session, received, self.clock.now())
+        return ()
+
+    def finish_batch(self, session: Session) -> Sequence[DomainEvent]:
+        received, self._received = self._received, []
+        return notify_all(session, received, self.clock.now())

@@ -4,6 +4,7 @@ consumer calls it), and managing webhook subscriptions (the API calls those)."""
 import base64
 import json
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,21 +26,47 @@ MAX_SUBSCRIPTIONS_PER_ORG = 20
 
 
 def notify(session: Session, event: EventReceived, now: datetime) -> list[NotificationCreated]:
-    """The notifications one event causes, each numbered next in its org's feed, and a webhook
-    delivery per matching subscription. Returns the events announcing them."""
-    announced: list[NotificationCreated] = []
-    for org in recipients(event.type, event.data, event.actor_org):
-        exists = session.scalar(
-            select(Notification.id).where(
-                Notification.org == org, Notification.event_id == event.id
+    """The notifications one event causes (see `notify_all`)."""
+    return notify_all(session, [event], now)
+
+
+def notify_all(
+    session: Session, events: Sequence[EventReceived], now: datetime
+) -> list[NotificationCreated]:
+    """The notifications some events cause, each numbered next in its org's feed (gap-free:
+    the feed rows are locked for the transaction), and a webhook delivery per matching
+    subscription. Returns the events announcing them. A few queries per batch, not per event."""
+    wanted = [
+        (event, org)
+        for event in events
+        for org in recipients(event.type, event.data, event.actor_org)
+    ]
+    if not wanted:
+        return []
+    orgs = sorted({org for _, org in wanted})
+    known = {
+        (org, event_id)
+        for org, event_id in session.execute(
+            select(Notification.org, Notification.event_id).where(
+                Notification.org.in_(orgs),
+                Notification.event_id.in_({event.id for event, _ in wanted}),
             )
         )
-        if exists is not None:
+    }
+    feeds = repository.lock_feeds(session, orgs)
+    subscriptions: dict[str, list[Subscription]] = {org: [] for org in orgs}
+    for subscription in session.scalars(select(Subscription).where(Subscription.org.in_(orgs))):
+        subscriptions[subscription.org].append(subscription)
+    announced: list[NotificationCreated] = []
+    for event, org in wanted:
+        if (org, event.id) in known:
             continue
+        known.add((org, event.id))
+        feeds[org].last_seq += 1
         notification = Notification(
             id=new_id(),
             org=org,
-            seq=repository.next_seq(session, org),
+            seq=feeds[org].last_seq,
             type=event.type,
             event_id=event.id,
             case_id=_id(event.data, "case_id"),
@@ -51,7 +78,7 @@ def notify(session: Session, event: EventReceived, now: datetime) -> list[Notifi
         )
         session.add(notification)
         body = webhook_body(notification)
-        for subscription in repository.subscriptions_of(session, org):
+        for subscription in subscriptions[org]:
             if subscription.wants(notification.type):
                 session.add(
                     Delivery(
@@ -81,6 +108,7 @@ def notify(session: Session, event: EventReceived, now: datetime) -> list[Notifi
                 business_status=notification.business_status,
             )
         )
+    session.flush()
     return announced
 
 

@@ -35,3 +35,23 @@ def next_seq(session: Session, org: str) -> int:
 
 def already_processed(session: Session, consumer: str, event_id: str) -> bool:
     return session.get(ProcessedEvent, (consumer, event_id)) is not None
+
+
+def lock_feeds(session: Session, orgs: list[str]) -> dict[str, NotificationFeed]:
+    """The feed heads of `orgs`, created when missing, locked until the transaction ends (in a
+    stable order, so two consumers cannot deadlock; SQLite's write lock does the same)."""
+    for org in orgs:
+        if session.get(NotificationFeed, org) is None:
+            session.add(NotificationFeed(org=org, last_seq=0))
+    session.flush()
+    return {
+        feed.org: feed
+        for feed in session.scalars(
+            select(NotificationFeed)
+            .where(NotificationFeed.org.in_(orgs))
+            .order_by(NotificationFeed.org)
+            .with_for_update()
+            # Read again under the lock: a head loaded before it may be stale.
+            .execution_options(populate_existing=True)
+        )
+    }
