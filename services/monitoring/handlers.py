@@ -30,9 +30,9 @@ REPORTER_KINDS = frozenset({"support_center", "standards_commission"})
 #: A referral in one of these is still being worked on, so it can be late.
 OPEN_STATUSES = ("requested", "accepted", "in_progress", "on_hold")
 MAX_URL = 2048
+MAX_PLATFORM = 100
 #: How long the hash index change log is kept; a process idle longer reloads its index.
 INDEX_CHANGES_KEPT = timedelta(days=7)
-MAX_PLATFORM = 100
 
 
 @dataclass(frozen=True)
@@ -261,12 +261,12 @@ def _already_online_at(session: Session, content_id: str, url: str) -> bool:
 
 
 def _last_takedown(session: Session, content_id: str) -> Referral | None:
-    """The latest takedown referral that named the item (sent, or at least drafted)."""
+    """The latest takedown referral that named the item: the latest sent one, else a draft."""
     stmt = (
         select(Referral)
         .join(ReferralContent, ReferralContent.referral_id == Referral.id)
         .where(ReferralContent.content_id == content_id, Referral.type == "takedown")
-        .order_by(Referral.created_at.desc(), Referral.id.desc())
+        .order_by(Referral.sent_at.is_(None), Referral.created_at.desc(), Referral.id.desc())
         .limit(1)
     )
     return session.scalars(stmt).first()
