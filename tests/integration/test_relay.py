@@ -1,16 +1,20 @@
 """The outbox relay against the real broker: every committed event on Kafka, in case order,
 through a broker outage, and back after the broker lost its data (reconcile)."""
 
+import dataclasses
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from coordination.config import Settings
 from coordination.runtime import Runtime
 from events import cloudevents
 from events.broker import EmbeddedBroker
+from events.kafka import TOPICS
+from services.errors import InvalidInput
 from services.messages import TOPIC_EVENTS
 from services.outbox.models import OutboxMessage
 from tests.conftest import unique
@@ -139,3 +143,72 @@ def test_two_relays_on_postgresql_publish_each_event_once(
     received = [cloudevents.decode(r.value).id for r in reader.records]
     assert sorted(i for i in received if i in set(ids)) == sorted(ids)
     assert len(records) == len(ids)
+
+
+def test_topics_are_created_with_the_configured_partitions(
+    rt: Runtime, settings: Settings, own_broker: EmbeddedBroker
+) -> None:
+    from kafka.admin import KafkaAdminClient
+
+    kafka = dataclasses.replace(with_broker(settings, own_broker), kafka_topic_partitions=2)
+    ids = write_case_events(rt, unique("case"), 1)
+    relay = make_relay(rt, kafka)
+    while relay.publish_pending():
+        pass
+    relay.close()
+    admin = KafkaAdminClient(bootstrap_servers=own_broker.bootstrap_servers)
+    try:
+        described = {t["name"]: t for t in admin.describe_topics(list(TOPICS))}
+    finally:
+        admin.close()
+    assert set(described) == set(TOPICS)
+    assert {len(t["partitions"]) for t in described.values()} == {2}
+    assert ids
+
+
+def test_published_rows_are_kept_for_the_retention_period_only(
+    rt: Runtime, settings: Settings
+) -> None:
+    old, recent = write_case_events(rt, unique("case"), 2)
+    now = datetime.now(UTC)
+    with rt.session_factory() as session:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == old)
+            .values(published_at=now - timedelta(days=8))
+        )
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == recent)
+            .values(published_at=now - timedelta(days=6))
+        )
+        session.commit()
+    relay = make_relay(rt, settings, retention_days=7)
+    assert relay.purge_published() >= 1
+    with rt.session_factory() as session:
+        kept = set(
+            session.scalars(select(OutboxMessage.id).where(OutboxMessage.id.in_([old, recent])))
+        )
+    assert kept == {recent}
+
+
+def test_an_event_over_64_kib_is_refused_when_written(rt: Runtime) -> None:
+    from services.cases.events import CaseUpdated
+
+    case = unique("case")
+    huge = CaseUpdated(
+        subject=case,
+        case_id=case,
+        owner_org="o",
+        changed=tuple(f"field{n}" for n in range(8000)),
+        status="open",
+        previous_status="open",
+        age_band="20s",
+        is_minor=False,
+    )
+    with rt.uow() as uow:
+        uow.announce(huge)
+        with pytest.raises(InvalidInput):
+            uow.commit()
+    with rt.session_factory() as session:
+        assert session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == case)) is None
