@@ -118,24 +118,49 @@ def audit_export(at_from: str | None, at_to: str | None, out: Path) -> None:
     multiple=True,
     help="A trusted witness's verifier key: some checkpoint must carry its cosignature.",
 )
-def audit_verify(directory: Path | None, database: bool, witness_keys: tuple[str, ...]) -> None:
+@click.option(
+    "--held",
+    "held_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A checkpoint a witness holds (note file, or a witness state file): must agree.",
+)
+def audit_verify(
+    directory: Path | None,
+    database: bool,
+    witness_keys: tuple[str, ...],
+    held_files: tuple[Path, ...],
+) -> None:
     """Recompute every leaf and root and check every signature; exit 1 at the first bad index."""
     if (directory is None) == (not database):
         raise click.UsageError("give an export DIRECTORY or --database")
     trusted = _witness_keys(witness_keys)
+    held = [_held_note(path) for path in held_files]
     try:
         if directory is not None:
-            result = verify_export(directory, trusted)
+            result = verify_export(directory, trusted, held)
         else:
             config = _cli().settings()
             log_key = log_keys(config)
             with _cli().open_runtime() as runtime, runtime.session_factory() as session:
-                result = verify_live(session, log_key, trusted)
+                result = verify_live(session, log_key, trusted, held)
     except LogVerificationError as error:
         where = f"first bad index: {error.index}" if error.index is not None else "log"
         click.echo(f"FAILED ({where}): {error}", err=True)
         sys.exit(1)
     _report(result)
+
+
+def _held_note(path: Path) -> str:
+    """A signed note as a file, or the `note` of a witness's state file."""
+    text = path.read_text()
+    try:
+        state = json.loads(text)
+    except ValueError:
+        return text
+    if isinstance(state, dict) and isinstance(state.get("note"), str):
+        return str(state["note"])
+    raise click.BadParameter("not a checkpoint note or a witness state file", param_hint="--held")
 
 
 def _witness_keys(keys: tuple[str, ...]) -> list[str] | None:

@@ -13,7 +13,7 @@ covers every entry before `to`, and the checkpoints from the last one at or befo
 """
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -159,7 +159,9 @@ def _signed(record: dict[str, Any]) -> SignedCheckpoint:
     )
 
 
-def verify_export(directory: Path, trusted_witnesses: list[str] | None = None) -> VerifyResult:
+def verify_export(
+    directory: Path, trusted_witnesses: list[str] | None = None, held: Sequence[str] = ()
+) -> VerifyResult:
     """Verify an export directory; raises `LogVerificationError` naming the first bad index."""
     try:
         log_key = (directory / LOG_KEY).read_text()
@@ -185,11 +187,15 @@ def verify_export(directory: Path, trusted_witnesses: list[str] | None = None) -
         start=start,
         border=border,
         trusted_witnesses=trusted_witnesses,
+        held=held,
     )
 
 
 def verify_database(
-    session: Session, log_key: str, trusted_witnesses: list[str] | None = None
+    session: Session,
+    log_key: str,
+    trusted_witnesses: list[str] | None = None,
+    held: Sequence[str] = (),
 ) -> VerifyResult:
     """Verify the live log from index 0; also checks each entry against its stored leaf node."""
     size = tree_size(session)
@@ -225,7 +231,7 @@ def verify_database(
             after = rows[-1][0].index
             session.expunge_all()
 
-    result = verify_log(lines(), records, log_key, trusted_witnesses=trusted_witnesses)
+    result = verify_log(lines(), records, log_key, trusted_witnesses=trusted_witnesses, held=held)
     if result.tree_size != size:
         raise LogVerificationError(f"entry {result.tree_size} is missing", result.tree_size)
     return result

@@ -77,15 +77,38 @@ def verify_log(
     start: int = 0,
     border: Sequence[bytes] = (),
     trusted_witnesses: Sequence[str] | None = None,
+    held: Sequence[str] = (),
 ) -> VerifyResult:
     """Verify a log given as export lines (canonical JSON of each entry with its
-    `leaf_hash`, in index order); raises `LogVerificationError` at the first problem."""
+    `leaf_hash`, in index order); raises `LogVerificationError` at the first problem.
+
+    `held`: checkpoint notes kept outside the log (by a witness): the log must agree with each,
+    so a history rewritten and re-signed by whoever holds the log's key still fails.
+    """
     result = VerifyResult(first_index=start)
     verifiers = _log_verifiers(log_key)
     heads = _check_checkpoints(checkpoints, verifiers, trusted_witnesses, result)
     _check_chain(heads)
     result.checkpoints = len(heads)
-    pending = [head.checkpoint for head in heads if head.checkpoint.size > start]
+    signed = {head.checkpoint.size: head.checkpoint.root_hash for head in heads}
+    checks = {size: (root_hash, "checkpoint") for size, root_hash in signed.items()}
+    for note in held:
+        outside = _held_checkpoint(note, verifiers)
+        if outside.size in signed:
+            if signed[outside.size] != outside.root_hash:
+                below = max([size for size in signed if size < outside.size], default=0)
+                raise LogVerificationError(
+                    f"checkpoint {outside.size} differs from the one a witness holds: the"
+                    f" history was rewritten from index {below} to {outside.size - 1} at most",
+                    below,
+                )
+        elif start < outside.size <= max(signed, default=0):
+            checks[outside.size] = (outside.root_hash, "witness-held checkpoint")
+        else:
+            raise LogVerificationError(
+                f"a held checkpoint of size {outside.size} cannot be checked against this export"
+            )
+    pending = sorted((size, *check) for size, check in checks.items() if size > start)
     at_start = [head.checkpoint for head in heads if head.checkpoint.size == start]
     try:
         compact = CompactRange(start, border)
@@ -99,23 +122,32 @@ def verify_log(
     for line in lines:
         compact.append(leaf_hash_of_line(line, compact.size))
         result.entries += 1
-        while pending and pending[0].size == compact.size:
-            if compact.root() != pending[0].root_hash:
+        while pending and pending[0][0] == compact.size:
+            size, root_hash, what = pending.pop(0)
+            if compact.root() != root_hash:
                 raise LogVerificationError(
                     f"entries {last_checked} to {compact.size - 1} do not match the root signed"
-                    f" in checkpoint {compact.size}",
+                    f" in {what} {compact.size}",
                     last_checked,
                 )
-            last_checked = pending.pop(0).size
+            last_checked = size
     if pending:
         raise LogVerificationError(
-            f"entry {compact.size} is missing: checkpoint {pending[0].size} covers it",
+            f"entry {compact.size} is missing: checkpoint {pending[0][0]} covers it",
             compact.size,
         )
     result.tree_size = compact.size
     result.root_hash = compact.root()
     result.unsigned_tail = compact.size - last_checked if heads else compact.size
     return result
+
+
+def _held_checkpoint(note: str, verifiers: Sequence[Ed25519Verifier]) -> Checkpoint:
+    try:
+        body, _ = open_note(note, verifiers)
+        return Checkpoint.from_note_body(body)
+    except NoteError as error:
+        raise LogVerificationError(f"a held checkpoint does not verify: {error}") from None
 
 
 def _log_verifiers(log_keys: str) -> list[Ed25519Verifier]:
