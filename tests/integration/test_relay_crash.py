@@ -78,3 +78,33 @@ def test_audit_consumer_killed_mid_batch_leaves_one_entry_per_event(
     on_kafka = {cloudevents.decode(r.value).id for r in reader.wait_for_ids(ids)}
     reader.close()
     assert on_kafka == set(ids)
+
+
+def test_relay_reconcile_command_republishes_what_the_trail_lacks(
+    rt: Runtime, settings: Settings, broker: EmbeddedBroker
+) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    ids = write_many_events(rt, 20)
+    reader = TopicReader(broker, TOPIC_EVENTS)
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("coordination")), "relay", "--reconcile"],
+        env={
+            **os.environ,
+            "DATABASE_URL": settings.database_url,
+            "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    count = int(done.stdout.split()[1])  # "republished N events"
+    assert count >= len(ids)
+    reader.wait_for_ids(ids)
+    reader.close()
+    assert published_count(rt, ids) == len(ids)
