@@ -35,16 +35,18 @@ from alembic import command
 from sqlalchemy import insert, text
 
 from migrations import alembic_config
+from services.actor import Actor
 from services.audit.canonical import canonical_json
 from services.audit.export import CHECKPOINTS, ENTRIES, LOG_KEY, RANGE, verify_export
 from services.audit.log import EntryDraft, append_entries
 from services.audit.merkle import MemoryTree, consistency_proof, leaf_hash, root
-from services.audit.models import AuditCheckpoint, AuditTreeNode, compute_leaf_hash
+from services.audit.models import AuditCheckpoint, AuditEntry, AuditTreeNode, compute_leaf_hash
 from services.audit.note import Checkpoint, Ed25519Signer, sign_note
 from services.audit.queries import prove_consistency, prove_inclusion
 from services.db import make_engine, make_session_factory
 
 CHECKPOINT_EVERY = 100_000
+AUDITOR = Actor(org="bench-auditor", org_kind="auditor", client_id="bench")
 
 
 def log(message: str) -> None:
@@ -178,17 +180,27 @@ def bench_append(url: str, count: int) -> dict[str, Any]:
 
 
 def load_nodes(url: str, size: int) -> None:
-    """The subtree rows `size` appends leave behind, bulk-inserted (entries are not needed)."""
+    """The entries and subtree rows `size` appends leave behind, bulk-inserted."""
     engine = make_engine(url)
     sessions = make_session_factory(engine)
     tree = MemoryTree()
     rows: list[dict[str, Any]] = []
+    now = datetime.now(UTC)
     with sessions() as session:
         offset = session.execute(text("SELECT size FROM audit_tree_state")).scalar_one()
         if offset:
             raise SystemExit("proofs: needs an empty log (use a scratch database)")
+        entries: list[dict[str, Any]] = []
         for index in range(size):
-            tree.append(bytes.fromhex(compute_leaf_hash(document(index))))
+            doc = document(index)
+            digest = compute_leaf_hash(doc)
+            tree.append(bytes.fromhex(digest))
+            entries.append({**doc, "at": now, "leaf_hash": digest})
+            if len(entries) >= 50_000:
+                session.execute(insert(AuditEntry), entries)
+                entries = []
+        if entries:
+            session.execute(insert(AuditEntry), entries)
         for level, hashes in enumerate(tree._levels):
             rows.extend({"level": level, "index": i, "hash": h} for i, h in enumerate(hashes))
             if len(rows) > 200_000:
@@ -214,7 +226,7 @@ def bench_proofs(url: str, size: int, count: int) -> dict[str, Any]:
     rng = random.Random(1)
     figures: dict[str, Any] = {"proof_tree_size": size, "proof_requests": count}
     for name, call in (
-        ("inclusion", lambda s: prove_inclusion(s, rng.randrange(size), size)),
+        ("inclusion", lambda s: prove_inclusion(s, AUDITOR, rng.randrange(size), size)),
         ("consistency", lambda s: prove_consistency(s, rng.randrange(1, size), size)),
     ):
         timings = []

@@ -118,8 +118,11 @@ class ConsistencyProof:
     path: Sequence[bytes]
 
 
-def prove_inclusion(session: Session, index: int, size: int | None) -> InclusionProof:
-    """Audit path of leaf `index` in the tree of `size` (default: the latest checkpoint)."""
+def prove_inclusion(session: Session, actor: Actor, index: int, size: int | None) -> InclusionProof:
+    """Audit path of leaf `index` in the tree of `size` (default: the latest checkpoint).
+
+    Only for an entry the actor may read (`NotFound` otherwise, as for the entry itself).
+    """
     current = tree_size(session)
     if size is None:
         size = _latest_signed_size(session)
@@ -130,6 +133,7 @@ def prove_inclusion(session: Session, index: int, size: int | None) -> Inclusion
             f"index must be from 0 to {size - 1}" if size else "the tree is empty",
             errors={"index": [f"not in a tree of size {size}"]},
         )
+    get_entry(session, actor, index)
     store = NodeStore(session)
     store.prefetch_for(
         lambda nodes: nodes.subtree_hash(0, index),

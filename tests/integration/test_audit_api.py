@@ -152,6 +152,17 @@ def test_support_center_reads_only_entries_about_its_own_cases(
     )
 
 
+def test_support_center_gets_inclusion_proofs_only_for_its_own_entries(
+    agencies: Agencies, rt: Runtime
+) -> None:
+    center = agencies.new("support_center")
+    mine = new_case(rt, center.org)
+    own_entry, other_entry = append(rt, [draft("org-i", case_id=mine), draft("org-i")])
+    checkpoint_now(rt)
+    assert center.get(f"/v1/audit/proofs/inclusion?index={own_entry.index}").status_code == 200
+    assert center.get(f"/v1/audit/proofs/inclusion?index={other_entry.index}").status_code == 404
+
+
 def test_entries_need_the_audit_read_scope(agencies: Agencies) -> None:
     police = agencies.new("police")
     assert police.get("/v1/audit/entries").status_code == 403

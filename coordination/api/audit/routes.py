@@ -90,7 +90,9 @@ def read_audit_key() -> Response:
 def audit_inclusion_proof() -> Response:
     args: dict[str, Any] = InclusionQuery().load(request.args)
     with runtime().session_factory() as session:
-        proof = queries.prove_inclusion(session, args["index"], args.get("tree_size"))
+        proof = queries.prove_inclusion(
+            session, current_actor(), args["index"], args.get("tree_size")
+        )
         return json_response(dump_inclusion(proof))
 
 
