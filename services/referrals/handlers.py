@@ -37,7 +37,6 @@ CLOCK_SKEW = timedelta(minutes=5)
 LIVE_STATUSES = ("requested", "accepted", "in_progress", "on_hold")
 UNDONE_STATUSES = frozenset({"rejected", "cancelled", "failed"})
 MAX_NOTE = 4000
-LEGAL_BASIS_MAX = 64
 
 
 @dataclass(frozen=True)
