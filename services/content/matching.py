@@ -15,7 +15,7 @@ are removed by moving the last entry into the hole.
 
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -34,9 +34,13 @@ _INITIAL_CAPACITY: Final = 1024
 _CHUNK_ROWS: Final = 65_536
 
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+_LOWER_HEX = re.compile(r"[0-9a-f]*")
+_ANY_HEX = re.compile(r"[0-9a-fA-F]*")
 _PDQ_HEX = re.compile(r"[0-9a-fA-F]{64}")
 
 Words = npt.NDArray[np.uint64]
+#: A stored item as a database read gives it: id, sha256 hex, pdq hex, pdq quality.
+HexRow = tuple[str, str | None, str | None, int | None]
 
 
 def is_sha256_hex(value: object) -> bool:
@@ -143,6 +147,30 @@ class HashIndex:
                     pending.add(entry.item_id)
             self._append(fresh)
 
+    def add_hex_rows(self, rows: Sequence[HexRow]) -> None:
+        """Bulk load of stored rows `(item_id, sha256 hex, pdq hex, quality)`, as a database
+        read gives them: checked as a whole and decoded in one step, several times faster than
+        `add_many` for a million rows. All or nothing, like `add_many` (which it falls back to
+        when an id is already present or repeated)."""
+        ids = [row[0] for row in rows]
+        if len(set(ids)) != len(ids) or any(item_id in self._rows for item_id in ids):
+            self.add_many(
+                Entry(i, sha, pdq_from_hex(pdq) if pdq is not None else None, quality)
+                for i, sha, pdq, quality in rows
+            )
+            return
+        zero = "0" * (2 * HASH_BYTES)
+        sha_hex = "".join(zero if row[1] is None else row[1] for row in rows)
+        pdq_hex = "".join(zero if row[2] is None else row[2] for row in rows)
+        has_sha = [row[1] is not None for row in rows]
+        has_pdq = [row[2] is not None for row in rows]
+        qualities = [_NO_QUALITY if row[2] is None or row[3] is None else row[3] for row in rows]
+        _check_hex_rows(rows, sha_hex, pdq_hex, has_sha, has_pdq)
+        with self._lock:
+            self._append_packed(
+                ids, bytes.fromhex(sha_hex), has_sha, bytes.fromhex(pdq_hex), has_pdq, qualities
+            )
+
     def remove(self, item_id: str) -> bool:
         """Forget an item; False if it was not there."""
         with self._lock:
@@ -226,26 +254,42 @@ class HashIndex:
         self._quality[row] = _NO_QUALITY if quality is None else quality
 
     def _append(self, entries: list[Entry]) -> None:
-        if not entries:
+        zero = bytes(HASH_BYTES)
+        self._append_packed(
+            [entry.item_id for entry in entries],
+            b"".join(bytes.fromhex(e.sha256) if e.sha256 else zero for e in entries),
+            [e.sha256 is not None for e in entries],
+            b"".join(e.pdq if e.pdq is not None else zero for e in entries),
+            [e.pdq is not None for e in entries],
+            [
+                e.quality if e.pdq is not None and e.quality is not None else _NO_QUALITY
+                for e in entries
+            ],
+        )
+
+    def _append_packed(
+        self,
+        ids: list[str],
+        shas: bytes,
+        has_sha: list[bool],
+        pdqs: bytes,
+        has_pdq: list[bool],
+        qualities: list[int],
+    ) -> None:
+        """Append new ids (none present) with their hashes packed back to back."""
+        if not ids:
             return
-        start, count = len(self._ids), len(entries)
+        start, count = len(self._ids), len(ids)
         while self._capacity() < start + count:
             self._grow()
         rows = slice(start, start + count)
-        zero = bytes(HASH_BYTES)
-        shas = b"".join(bytes.fromhex(e.sha256) if e.sha256 else zero for e in entries)
-        pdqs = b"".join(e.pdq if e.pdq is not None else zero for e in entries)
         self._sha[:, rows] = np.frombuffer(shas, dtype=np.uint64).reshape(count, _WORDS).T
-        self._has_sha[rows] = [e.sha256 is not None for e in entries]
+        self._has_sha[rows] = has_sha
         self._pdq[:, rows] = np.frombuffer(pdqs, dtype=np.uint64).reshape(count, _WORDS).T
-        self._has_pdq[rows] = [e.pdq is not None for e in entries]
-        self._quality[rows] = [
-            e.quality if e.pdq is not None and e.quality is not None else _NO_QUALITY
-            for e in entries
-        ]
-        for offset, entry in enumerate(entries):
-            self._rows[entry.item_id] = start + offset
-        self._ids.extend(entry.item_id for entry in entries)
+        self._has_pdq[rows] = has_pdq
+        self._quality[rows] = qualities
+        self._rows.update(zip(ids, range(start, start + count), strict=True))
+        self._ids.extend(ids)
 
     def _move_row(self, source: int, target: int) -> None:
         for array in self._arrays():
@@ -300,6 +344,23 @@ def _words(value: bytes) -> Words:
 def _check_pdq_bytes(value: object) -> None:
     if not isinstance(value, bytes) or len(value) != HASH_BYTES:
         raise ValueError("a PDQ hash is 32 bytes")
+
+
+def _check_hex_rows(
+    rows: Sequence[HexRow], sha_hex: str, pdq_hex: str, has_sha: list[bool], has_pdq: list[bool]
+) -> None:
+    """What `_check_entry` checks, for a whole batch of stored rows at once."""
+    width = 2 * HASH_BYTES
+    if any(value is not None and len(value) != width for row in rows for value in row[1:3]):
+        raise ValueError("every hash is 64 hex digits")
+    if not all(isinstance(row[0], str) and row[0] for row in rows):
+        raise ValueError("item_id must be a non-empty string")
+    if not all(sha or pdq for sha, pdq in zip(has_sha, has_pdq, strict=True)):
+        raise ValueError("an entry needs a sha256 or a pdq")
+    if _LOWER_HEX.fullmatch(sha_hex) is None or _ANY_HEX.fullmatch(pdq_hex) is None:
+        raise ValueError("sha256 must be lowercase hex, pdq hex")
+    if any(row[3] is not None and not is_quality(row[3]) for row in rows):
+        raise ValueError("quality must be an int from 0 to 100")
 
 
 def _check_entry(entry: Entry) -> None:

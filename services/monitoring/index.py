@@ -136,15 +136,7 @@ class SharedIndex:
             .execution_options(yield_per=_LOAD_BATCH)
         )
         for rows in session.execute(stmt).partitions():
-            index.add_many(
-                Entry(
-                    row.id,
-                    row.sha256,
-                    pdq_from_hex(row.pdq) if row.pdq else None,
-                    row.pdq_quality if row.pdq else None,
-                )
-                for row in rows
-            )
+            index.add_hex_rows([(row.id, row.sha256, row.pdq, row.pdq_quality) for row in rows])
         self.index = index
 
     def _replay(self, session: Session, seen: int, current: int) -> None:

@@ -361,3 +361,62 @@ def test_add_many_repeated_or_known_id_keeps_the_last_hashes(rng: np.random.Gene
     assert index.match(pdq=old, quality=90) == []
     assert index.match(pdq=new, quality=90) == [Match("known", 0)]
     assert index.match(pdq=other, quality=90) == [Match("twice", 0)]
+
+
+def test_add_hex_rows_matches_exactly_like_add_many(rng: np.random.Generator) -> None:
+    rows = [
+        (
+            f"item-{n}",
+            SHA_B if n == 5 else None if n % 3 == 0 else rng.bytes(32).hex(),
+            None if n % 7 == 0 and n % 3 else random_pdq(rng).hex(),
+            None if n % 11 == 0 else int(rng.integers(0, 101)),
+        )
+        for n in range(1, 2000)
+    ]
+    by_hex, by_entry = HashIndex(capacity=1), HashIndex(capacity=1)
+    by_hex.add_hex_rows(rows)
+    by_entry.add_many(
+        Entry(i, sha, pdq_from_hex(pdq) if pdq else None, quality) for i, sha, pdq, quality in rows
+    )
+
+    for _, sha, pdq, _ in rows[::41]:
+        query = flip_bits(pdq_from_hex(pdq), 12, rng) if pdq else random_pdq(rng)
+        assert by_hex.match(sha256=sha, pdq=query, quality=80) == by_entry.match(
+            sha256=sha, pdq=query, quality=80
+        )
+    assert by_hex.match(sha256=SHA_B) == [Match("item-5", 0)]
+    assert len(by_hex) == len(by_entry)
+
+
+@pytest.mark.parametrize(
+    ("bad", "why"),
+    [
+        (("x", "A" * 64, None, None), "lowercase hex"),
+        (("x", "a" * 63, "b" * 65, None), "64 hex digits"),  # lengths that only add up together
+        (("x", None, None, None), "a sha256 or a pdq"),
+        (("x", None, "g" * 64, 90), "pdq hex"),
+        (("x", "a" * 64, "b" * 64, 101), "quality"),
+        (("", "a" * 64, None, None), "item_id"),
+    ],
+)
+def test_add_hex_rows_invalid_row_rejects_the_whole_batch(
+    bad: tuple[str, str | None, str | None, int | None], why: str
+) -> None:
+    index = HashIndex()
+
+    with pytest.raises(ValueError, match=why):
+        index.add_hex_rows([("good", SHA_A, None, None), bad])
+
+    assert len(index) == 0
+
+
+def test_add_hex_rows_known_id_is_replaced(rng: np.random.Generator) -> None:
+    old, new = random_pdq(rng), random_pdq(rng)
+    index = HashIndex()
+    index.add("known", pdq=old, quality=90)
+
+    index.add_hex_rows([("known", None, new.hex().upper(), 90), ("other", SHA_A, None, None)])
+
+    assert index.match(pdq=old, quality=90) == []
+    assert index.match(pdq=new, quality=90) == [Match("known", 0)]
+    assert index.match(sha256=SHA_A) == [Match("other", 0)]
