@@ -3,6 +3,7 @@
 from flask import Flask
 
 from coordination import api, auth
+from coordination.api.monitoring.routes import warm_hash_index
 from coordination.config import Settings
 from coordination.http import (
     access_records,
@@ -39,4 +40,6 @@ def serve_app() -> Flask:
     """The app as a server worker runs it: settings from the environment, JSON logs to stderr."""
     settings = Settings.from_env()
     request_log.configure_logging(settings.log_level)
-    return create_app(settings)
+    app = create_app(settings)
+    warm_hash_index(app)  # the known hashes load now, not on the worker's first match
+    return app

@@ -157,3 +157,19 @@ def test_index_behind_pruned_changes_reloads_everything(rt: Runtime, agencies: A
         index.refresh(session)
 
     assert item["id"] in index.index
+
+
+def test_index_warm_up_loads_before_the_first_hit(
+    second_app: Flask, rt: Runtime, agencies: Agencies
+) -> None:
+    from coordination.api.monitoring.routes import INDEX_EXTENSION, warm_hash_index
+
+    center = agencies.new("support_center")
+    item = register(center, open_case(rt, center))
+
+    warm_hash_index(second_app).join(timeout=60)
+
+    index = second_app.extensions[INDEX_EXTENSION]
+    assert isinstance(index, SharedIndex)
+    assert index.generation is not None
+    assert item["id"] in index.index

@@ -1,8 +1,10 @@
 """Re-upload matching and the monitoring schedule (issue 7)."""
 
+import logging
+import threading
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Flask, Response, current_app, request
 
 from coordination.api import api
 from coordination.api.monitoring.schemas import CheckCreate, HitCreate, dump_due, dump_outcome
@@ -23,6 +25,23 @@ def hash_index() -> SharedIndex:
     """This process's index of known hashes (one per app), refreshed before every match."""
     index: SharedIndex = current_app.extensions.setdefault(INDEX_EXTENSION, SharedIndex())
     return index
+
+
+def warm_hash_index(app: Flask) -> threading.Thread:
+    """Load this process's index in the background, so a server worker's first hit does not
+    wait for it (a million items take seconds). A failure only leaves it to the first hit."""
+
+    def warm() -> None:
+        try:
+            with app.app_context(), runtime(app).session_factory() as session:
+                index: SharedIndex = app.extensions.setdefault(INDEX_EXTENSION, SharedIndex())
+                index.refresh(session)
+        except Exception:  # the first match loads it instead
+            logging.getLogger(__name__).warning("warming the hash index failed", exc_info=True)
+
+    thread = threading.Thread(target=warm, name="hash-index-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def _body(schema: Any) -> dict[str, Any]:
