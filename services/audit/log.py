@@ -77,13 +77,22 @@ class NodeStore:
             return
         self.reads += 1
         # Raw SQL with the integers inlined (computed positions, never client text): building an
-        # OR of SQLAlchemy expressions per request cost more than the query itself. An OR of
-        # primary-key lookups is planned as index probes by both SQLite and PostgreSQL (a
-        # row-value IN (VALUES ...) made SQLite scan the table).
-        condition = " OR ".join(
-            f'(level = {int(level)} AND "index" = {int(index)})' for level, index in wanted
-        )
-        statement = f'SELECT level, "index", hash FROM audit_tree_nodes WHERE {condition}'  # noqa: S608
+        # OR of SQLAlchemy expressions per request cost more than the query itself. SQLite
+        # plans an OR of primary-key lookups as index probes (a row-value IN (VALUES ...) made
+        # it scan the table); PostgreSQL does best with a nested loop over unnest()ed arrays.
+        if self._session.get_bind().dialect.name == "postgresql":
+            levels = ",".join(str(int(level)) for level, _ in wanted)
+            indexes = ",".join(str(int(index)) for _, index in wanted)
+            statement = (
+                'SELECT n.level, n."index", n.hash FROM unnest('  # noqa: S608
+                f"ARRAY[{levels}]::int[], ARRAY[{indexes}]::bigint[]) AS k(level, idx)"
+                ' JOIN audit_tree_nodes n ON n.level = k.level AND n."index" = k.idx'
+            )
+        else:
+            condition = " OR ".join(
+                f'(level = {int(level)} AND "index" = {int(index)})' for level, index in wanted
+            )
+            statement = f'SELECT level, "index", hash FROM audit_tree_nodes WHERE {condition}'  # noqa: S608
         rows = self._session.execute(text(statement))
         for level, index, hash_ in rows:
             self._cache[(level, index)] = bytes(hash_)
