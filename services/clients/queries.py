@@ -63,7 +63,7 @@ def client_record(session: Session, client_id: str) -> ClientRecord | None:
 
 
 #: Built once: it runs on every API request, so it skips building and hashing a statement.
-_REFUSAL = select(
+REFUSAL = select(
     OAuthClient.disabled_at,
     exists().where(RevokedToken.jti == bindparam("jti")).correlate(None),
 ).where(OAuthClient.id == bindparam("client_id"))
@@ -71,7 +71,11 @@ _REFUSAL = select(
 
 def token_refusal(session: Session | Connection, client_id: str, jti: str) -> str | None:
     """Why a validly signed token must still be refused, or None: one query by primary keys."""
-    row = session.execute(_REFUSAL, {"client_id": client_id, "jti": jti}).first()
+    return refusal_reason(session.execute(REFUSAL, {"client_id": client_id, "jti": jti}).first())
+
+
+def refusal_reason(row: Any) -> str | None:
+    """Reads a row of REFUSAL (or None when the client does not exist)."""
     if row is None:
         return "the client no longer exists"
     disabled_at, is_revoked = row
