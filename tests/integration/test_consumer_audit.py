@@ -129,8 +129,10 @@ def test_emptied_broker_is_repaired_by_reconcile_and_consumer_restarts_from_zero
 
 
 def test_unreadable_record_goes_to_deadletter_and_consumer_carries_on(
-    rt: Runtime, settings: Settings, broker: EmbeddedBroker
+    rt: Runtime, settings: Settings, own_broker: EmbeddedBroker
 ) -> None:
+    # A broker of its own: other tests read coordination.events as a well-formed stream.
+    broker = own_broker
     kafka = with_broker(settings, broker)
     consumer = make_audit_consumer(rt, kafka, unique("audit"))
     consumer.poll_once(timeout_ms=100)  # topics exist, consumer assigned
