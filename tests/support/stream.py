@@ -84,6 +84,14 @@ def make_relay(rt: Runtime, settings: Settings, **options: Any) -> Relay:
     return Relay(rt.session_factory, settings, options=RelayOptions(**options))
 
 
+def event_id(record: Any) -> str | None:
+    """The CloudEvent id of a record, or None for a record that is not one of ours."""
+    try:
+        return cloudevents.decode(record.value).id
+    except cloudevents.MalformedEvent:
+        return None
+
+
 class TopicReader:
     """A plain consumer over every partition of a topic, from the beginning."""
 
@@ -120,13 +128,25 @@ class TopicReader:
         return [cloudevents.decode(r.value) for r in self.poll()]
 
     def wait_for_ids(self, ids: list[str], timeout: float = 30.0) -> list[Any]:
+        """The records of these events (duplicates included), once each has arrived. On a
+        timeout the reader is closed before the error is raised, so no client outlives it."""
         wanted = set(ids)
 
         def arrived() -> bool:
-            return wanted <= {cloudevents.decode(r.value).id for r in self.poll()}
+            return wanted <= {event_id(r) for r in self.poll()}
 
-        wait_for(arrived, timeout, f"{len(ids)} events on {self.topic}")
-        return [r for r in self.records if cloudevents.decode(r.value).id in wanted]
+        try:
+            wait_for(arrived, timeout, f"{len(ids)} events on {self.topic}")
+        except BaseException:
+            self.close()
+            raise
+        return [r for r in self.records if event_id(r) in wanted]
+
+    def __enter__(self) -> "TopicReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def close(self) -> None:
         self.consumer.close()
