@@ -154,6 +154,7 @@ class Relay:
             # The claim holds until the marks commit; other relays skip these rows.
             with self.session_factory() as session:
                 rows = list(session.scalars(pending.with_for_update(skip_locked=True)))
+                rows = self._in_key_order(session, rows)
                 if rows:
                     self._publish(rows)
                     self._mark(session, rows)
@@ -171,6 +172,29 @@ class Relay:
         metrics.PUBLISHED.inc(len(rows))
         self.published += len(rows)
         return len(rows)
+
+    @staticmethod
+    def _in_key_order(session: Session, rows: list[OutboxMessage]) -> list[OutboxMessage]:
+        """Leave out the rows of any key whose earlier rows another relay holds right now (they
+        are unpublished, yet not in this claim): publishing them first would reorder a case.
+        They are claimed again once the other relay has marked its rows."""
+        if not rows:
+            return rows
+        first_claimed: dict[str, int] = {}
+        for row in rows:
+            first_claimed.setdefault(row.key, row.position)
+        earliest = dict(
+            session.execute(
+                select(OutboxMessage.key, func.min(OutboxMessage.position))
+                .where(
+                    OutboxMessage.published_at.is_(None),
+                    OutboxMessage.key.in_(list(first_claimed)),
+                )
+                .group_by(OutboxMessage.key)
+            ).all()
+        )
+        held = {key for key, first in first_claimed.items() if earliest.get(key, first) < first}
+        return [row for row in rows if row.key not in held]
 
     def reconcile(self) -> int:
         """Republish every kept row whose event the audit trail lacks; returns how many."""

@@ -124,13 +124,14 @@ def test_reconcile_republishes_what_an_emptied_broker_lost(
     reader.close()
 
 
-def test_two_relays_on_postgresql_publish_each_event_once(
+def test_two_relays_on_postgresql_publish_each_event_once_in_case_order(
     rt: Runtime, settings: Settings, broker: EmbeddedBroker
 ) -> None:
     if rt.engine.dialect.name != "postgresql":
         pytest.skip("several relays need FOR UPDATE SKIP LOCKED (PostgreSQL)")
     kafka = with_broker(settings, broker)
-    ids = [i for _ in range(4) for i in write_case_events(rt, unique("case"), 15)]
+    per_case = [write_case_events(rt, unique("case"), 15) for _ in range(4)]
+    ids = [i for case_ids in per_case for i in case_ids]
     reader = TopicReader(broker, TOPIC_EVENTS)
     first, second = make_relay(rt, kafka, batch_size=5), make_relay(rt, kafka, batch_size=5)
     with running(first), running(second):
@@ -143,6 +144,8 @@ def test_two_relays_on_postgresql_publish_each_event_once(
     received = [cloudevents.decode(r.value).id for r in reader.records]
     assert sorted(i for i in received if i in set(ids)) == sorted(ids)
     assert len(records) == len(ids)
+    for case_ids in per_case:  # each case's events in the order they were committed
+        assert [i for i in received if i in set(case_ids)] == case_ids
 
 
 def test_topics_are_created_with_the_configured_partitions(
