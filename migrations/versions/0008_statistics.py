@@ -14,7 +14,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 INDEXES = (
-    ("ix_stats_cases_opened_at", "cases", ["opened_at"]),
+    ("ix_stats_cases_opened_at", "cases", ["opened_at", "age_band"]),
     ("ix_stats_content_items_removed_at", "content_items", ["removed_at"]),
     ("ix_stats_referrals_sent_at", "referrals", ["sent_at"]),
     (
@@ -25,7 +25,7 @@ INDEXES = (
     (
         "ix_stats_support_services_delivered_at",
         "support_services",
-        ["delivered_at", "type", "count", "case_id"],
+        ["delivered_at", "type", "count"],
     ),
 )
 
