@@ -107,7 +107,7 @@ class Relay:
 
     def run(self, stop: threading.Event) -> None:
         """Publish until `stop` is set: at once after a commit, with backoff while Kafka is down."""
-        listener = _Listener(self.engine) if self.on_postgres else None
+        listener: _Listener | None = None
         try:
             while not stop.is_set():
                 try:
@@ -126,14 +126,27 @@ class Relay:
                     continue
                 if published >= self.options.batch_size:
                     continue  # a backlog: go on at once
-                if listener is not None:
-                    listener.wait(self.options.poll_interval_s * 20, stop)
-                else:
-                    stop.wait(self.options.poll_interval_s)
+                listener = self._wait(listener, stop)
         finally:
             if listener is not None:
                 listener.close()
             self.close()
+
+    def _wait(self, listener: "_Listener | None", stop: threading.Event) -> "_Listener | None":
+        """Sleep until a commit is announced (PostgreSQL) or the poll interval has passed. A lost
+        LISTEN connection falls back to polling until it can be opened again."""
+        if not self.on_postgres:
+            stop.wait(self.options.poll_interval_s)
+            return None
+        try:
+            listener = listener or _Listener(self.engine)
+            listener.wait(self.options.poll_interval_s * 20, stop)
+            return listener
+        except Exception:
+            if listener is not None:
+                listener.close()
+            stop.wait(self.options.poll_interval_s * 20)
+            return None
 
     def close(self) -> None:
         if self._producer is not None:
@@ -316,4 +329,7 @@ class _Listener:
                 return
 
     def close(self) -> None:
-        self.connection.close()
+        try:
+            self.connection.close()
+        except Exception:
+            log.debug("closing the LISTEN connection", exc_info=True)

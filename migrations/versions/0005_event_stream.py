@@ -110,6 +110,21 @@ def upgrade() -> None:
         ["subscription_id", "created_at"],
         unique=False,
     )
+    # The relay's partial indexes over the unpublished outbox rows (see services/outbox/models.py).
+    op.create_index(
+        "ix_outbox_unpublished",
+        "outbox",
+        ["position"],
+        postgresql_where=sa.text("published_at IS NULL"),
+        sqlite_where=sa.text("published_at IS NULL"),
+    )
+    op.create_index(
+        "ix_outbox_unpublished_key",
+        "outbox",
+        ["key", "position"],
+        postgresql_where=sa.text("published_at IS NULL"),
+        sqlite_where=sa.text("published_at IS NULL"),
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
             f"""
@@ -131,6 +146,8 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS outbox_notify ON outbox")
         op.execute("DROP FUNCTION IF EXISTS coordination_outbox_notify()")
+    op.drop_index("ix_outbox_unpublished_key", table_name="outbox")
+    op.drop_index("ix_outbox_unpublished", table_name="outbox")
     op.drop_index("ix_webhook_deliveries_subscription", table_name="webhook_deliveries")
     op.drop_index("ix_webhook_deliveries_due", table_name="webhook_deliveries")
     op.drop_table("webhook_deliveries")

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.db import Base
@@ -33,4 +33,20 @@ class OutboxMessage(Base):
     __table_args__ = (
         # The relay's hot query: unpublished rows in write order.
         Index("ix_outbox_pending", "published_at", "position"),
+        # Partial indexes of the unpublished rows only (migration 0005): an ordered scan that
+        # stops after one batch, and the per-key check of several relays. Marking rows published
+        # leaves dead entries behind until VACUUM; an ordered index scan skips them cheaply.
+        Index(
+            "ix_outbox_unpublished",
+            "position",
+            postgresql_where=text("published_at IS NULL"),
+            sqlite_where=text("published_at IS NULL"),
+        ),
+        Index(
+            "ix_outbox_unpublished_key",
+            "key",
+            "position",
+            postgresql_where=text("published_at IS NULL"),
+            sqlite_where=text("published_at IS NULL"),
+        ),
     )
