@@ -104,14 +104,14 @@ REFERRALS = """
 INSERT INTO referrals (id, case_id, type, from_org, to_org, owner_org, share_victim_identity,
                        status, business_status, created_at, sent_at, updated_at, ended_at,
                        last_update_seq, version)
-SELECT md5('referral' || k)::uuid::text, {case_id}, t, :center,
+SELECT md5('referral' || k)::uuid::text, {case_id_r}, t, :center,
        CASE t WHEN 'takedown' THEN :commission WHEN 'investigation' THEN :police
               ELSE :counsel END,
        :center, false,
        CASE WHEN k % 5 = 0 THEN 'rejected' WHEN k % 5 = 1 THEN 'in_progress' ELSE 'completed' END,
        CASE WHEN t = 'investigation' AND k % 50 = 2 THEN 'arrested' END,
        o, o, o, CASE WHEN k % 5 <> 1 THEN o + interval '3 days' END, 1, 2
-FROM (SELECT k, {opened} AS o,
+FROM (SELECT k, {opened_r} AS o,
              (ARRAY['takedown','investigation','counseling'])[1 + k % 3] AS t
       FROM {series} AS k) AS s
 """
@@ -141,6 +141,9 @@ def load(context: Context) -> dict[str, Any]:
             "case_id": CASE_ID.format(k="k"),
             "opened": OPENED.format(k="k", spacing=spacing),
             "series": SERIES,
+            # referral k is about case 5k: spread over the four years like the cases
+            "case_id_r": CASE_ID.format(k="k * 5"),
+            "opened_r": OPENED.format(k="k * 5", spacing=spacing),
             "opened_i": OPENED.format(k="i % CAST(:cases AS bigint)", spacing=spacing),
         }
         orgs = {
