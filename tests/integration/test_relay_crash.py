@@ -56,7 +56,7 @@ def test_audit_consumer_killed_mid_batch_leaves_one_entry_per_event(
     rt: Runtime, settings: Settings, broker: EmbeddedBroker
 ) -> None:
     kafka = with_broker(settings, broker)
-    ids = write_many_events(rt, 3000)
+    ids = write_many_events(rt, 6000)  # enough that the kill lands while it still consumes
     relay = make_relay(rt, kafka)
     while relay.publish_pending():
         pass
