@@ -199,12 +199,26 @@ def sweep(follow: bool) -> None:
 
 
 @main.command()
-@click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]),
-              help="First day of the period (UTC).")
-@click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]),
-              help="Last day of the period, included (UTC).")
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="The HTML file to write.")
+@click.option(
+    "--from",
+    "start",
+    required=True,
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="First day of the period (UTC).",
+)
+@click.option(
+    "--to",
+    "end",
+    required=True,
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Last day of the period, included (UTC).",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The HTML file to write.",
+)
 @domain_errors
 def report(start: datetime, end: datetime, out: Path) -> None:
     """The period's published statistics with charts, as one self-contained HTML page."""

@@ -4,6 +4,7 @@ import json
 from typing import Any
 
 from flask import Flask, request
+from marshmallow import Schema
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from coordination.http.errors import ApiError
@@ -14,6 +15,12 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 def is_json(mimetype: str) -> bool:
     return mimetype == "application/json" or mimetype.endswith("+json")
+
+
+def load_body(schema: Schema) -> dict[str, Any]:
+    """The request body loaded by a marshmallow schema (unknown fields are refused there)."""
+    loaded: dict[str, Any] = schema.load(json_body())
+    return loaded
 
 
 def json_body() -> dict[str, Any]:

@@ -27,9 +27,8 @@ from coordination.api.audit.schemas import (
     dump_review,
 )
 from coordination.auth.guard import authorize, current_actor
-from coordination.http.body import json_body
-from coordination.http.conventions import json_response, page_request, page_response
-from coordination.http.request_log import request_id
+from coordination.http.body import load_body
+from coordination.http.conventions import json_response, page_request, page_response, request_uow
 from coordination.runtime import runtime
 from services.audit import handlers, queries
 from services.audit.commands import CosignCheckpoint, EntryFilters
@@ -69,12 +68,12 @@ def read_audit_checkpoint() -> Response:
 @api.post("/audit/checkpoint/cosignatures")
 @authorize("audit.cosign")
 def post_audit_cosignature() -> Response:
-    body: dict[str, Any] = CosignatureCreate().load(json_body())
+    body = load_body(CosignatureCreate())
     actor = current_actor()
     cmd = CosignCheckpoint(
         size=body["tree_size"], cosignature=body["cosignature"], verifier_key=body["verifier_key"]
     )
-    result = handlers.cosign_checkpoint(cmd, runtime().uow(actor, request_id()), actor)
+    result = handlers.cosign_checkpoint(cmd, request_uow(), actor)
     return json_response(dump_cosignature(result.cosignature), 201 if result.created else 200)
 
 

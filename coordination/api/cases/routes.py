@@ -14,7 +14,7 @@ from coordination.api.cases.schemas import (
     identity_json,
 )
 from coordination.auth.guard import authorize, current_actor
-from coordination.http.body import json_body
+from coordination.http.body import load_body
 from coordination.http.conventions import (
     idempotent,
     if_match,
@@ -40,7 +40,7 @@ def _keys() -> MasterKeyRing:
 @authorize("case.create", "cases.write")
 @idempotent
 def open_case() -> Response:
-    body: dict[str, Any] = CaseCreateIn().load(json_body())
+    body = load_body(CaseCreateIn())
     victim = body.get("victim") or {}
     case = handlers.open_case(
         OpenCase(harm_types=body["harm_types"], age_band=victim.get("age_band", "unknown")),
@@ -80,7 +80,7 @@ def read_case(case_id: str) -> Response:
 @idempotent
 def update_case(case_id: str) -> Response:
     expected = if_match()
-    body: dict[str, Any] = CasePatchIn().load(json_body())
+    body = load_body(CasePatchIn())
     case = handlers.update_case(
         UpdateCase(
             case_id=case_id,
@@ -108,7 +108,7 @@ def read_victim(case_id: str) -> Response:
 @idempotent
 def record_victim(case_id: str) -> Response:
     expected = optional_if_match()
-    body: dict[str, Any] = VictimIdentityIn().load(json_body())
+    body = load_body(VictimIdentityIn())
     identity = victims.record_identity(
         RecordIdentity(case_id=case_id, identity=body, expected_version=expected),
         request_uow(),

@@ -1,13 +1,11 @@
 """/v1/cases/{id}/consents and /v1/consents/{id}: recording and revoking consent."""
 
-from typing import Any
-
 from flask import Response
 
 from coordination.api import api
 from coordination.api.consents.schemas import ConsentGrantIn, ConsentRevokeIn, consent_json
 from coordination.auth.guard import authorize, current_actor
-from coordination.http.body import json_body
+from coordination.http.body import load_body
 from coordination.http.conventions import (
     idempotent,
     if_match,
@@ -25,7 +23,7 @@ from services.consents.commands import GrantConsent, RevokeConsent
 @authorize("consent.grant", "cases.write")
 @idempotent
 def grant_consent(case_id: str) -> Response:
-    body: dict[str, Any] = ConsentGrantIn().load(json_body())
+    body = load_body(ConsentGrantIn())
     consent = handlers.grant_consent(
         GrantConsent(case_id=case_id, **body), request_uow(), current_actor()
     )
@@ -56,7 +54,7 @@ def read_consent(consent_id: str) -> Response:
 @idempotent
 def revoke_consent(consent_id: str) -> Response:
     expected = if_match()
-    body: dict[str, Any] = ConsentRevokeIn().load(json_body())
+    body = load_body(ConsentRevokeIn())
     consent = handlers.revoke_consent(
         RevokeConsent(consent_id=consent_id, expected_version=expected, **body),
         request_uow(),

@@ -1,7 +1,5 @@
 """Content items (hashes and a description, never media) and their sightings."""
 
-from typing import Any
-
 from flask import Response
 
 from coordination.api import api
@@ -12,27 +10,25 @@ from coordination.api.content.schemas import (
     dump_sighting,
 )
 from coordination.auth.guard import authorize, current_actor
-from coordination.http.body import json_body
-from coordination.http.conventions import idempotent, json_response, page_request, page_response
-from coordination.http.request_log import request_id
+from coordination.http.body import load_body
+from coordination.http.conventions import (
+    idempotent,
+    json_response,
+    page_request,
+    page_response,
+    request_uow,
+)
 from coordination.runtime import runtime
 from services.content import handlers, queries
 from services.content.commands import RecordSighting, RegisterContent
-
-
-def _body(schema: Any) -> dict[str, Any]:
-    loaded: dict[str, Any] = schema.load(json_body())
-    return loaded
 
 
 @api.post("/cases/<case_id>/content")
 @authorize("content.register", "content.write")
 @idempotent
 def register_content(case_id: str) -> Response:
-    cmd = RegisterContent(case_id=case_id, **_body(ContentCreate()))
-    item = handlers.register_content(
-        cmd, runtime().uow(current_actor(), request_id()), current_actor()
-    )
+    cmd = RegisterContent(case_id=case_id, **load_body(ContentCreate()))
+    item = handlers.register_content(cmd, request_uow(), current_actor())
     return json_response(
         dump_content(item), 201, version=item.version, location=f"/v1/content/{item.id}"
     )
@@ -59,10 +55,8 @@ def read_content(content_id: str) -> Response:
 @authorize("sighting.record", "content.write")
 @idempotent
 def record_sighting(content_id: str) -> Response:
-    cmd = RecordSighting(content_id=content_id, **_body(SightingCreate()))
-    sighting = handlers.record_sighting(
-        cmd, runtime().uow(current_actor(), request_id()), current_actor()
-    )
+    cmd = RecordSighting(content_id=content_id, **load_body(SightingCreate()))
+    sighting = handlers.record_sighting(cmd, request_uow(), current_actor())
     return json_response(dump_sighting(sighting), 201)
 
 

@@ -9,9 +9,14 @@ from flask import Flask, Response, current_app, request
 from coordination.api import api
 from coordination.api.monitoring.schemas import CheckCreate, HitCreate, dump_due, dump_outcome
 from coordination.auth.guard import authorize, current_actor
-from coordination.http.body import json_body
-from coordination.http.conventions import idempotent, json_response, page_request, page_response
-from coordination.http.request_log import request_id
+from coordination.http.body import load_body
+from coordination.http.conventions import (
+    idempotent,
+    json_response,
+    page_request,
+    page_response,
+    request_uow,
+)
 from coordination.runtime import runtime
 from services.errors import InvalidInput
 from services.monitoring import handlers, queries
@@ -44,18 +49,13 @@ def warm_hash_index(app: Flask) -> threading.Thread:
     return thread
 
 
-def _body(schema: Any) -> dict[str, Any]:
-    loaded: dict[str, Any] = schema.load(json_body())
-    return loaded
-
-
 @api.post("/content/matches")
 @authorize("content.match", "content.write")
 @idempotent
 def report_hit() -> Response:
     actor = current_actor()
-    cmd = ReportHit(**_body(HitCreate()))
-    outcome = handlers.report_hit(cmd, runtime().uow(actor, request_id()), actor, hash_index())
+    cmd = ReportHit(**load_body(HitCreate()))
+    outcome = handlers.report_hit(cmd, request_uow(), actor, hash_index())
     return json_response(dump_outcome(outcome))
 
 
@@ -77,8 +77,8 @@ def monitoring_due() -> Response:
 @idempotent
 def record_check() -> Response:
     actor = current_actor()
-    cmd = RecordCheck(**_body(CheckCreate()))
-    plan = handlers.record_monitoring_check(cmd, runtime().uow(actor, request_id()), actor)
+    cmd = RecordCheck(**load_body(CheckCreate()))
+    plan = handlers.record_monitoring_check(cmd, request_uow(), actor)
     return json_response(
         {
             "content_id": plan.content_id,

@@ -13,15 +13,15 @@ from coordination.api.referrals.schemas import (
     dump_update,
 )
 from coordination.auth.guard import authorize, current_actor
-from coordination.http.body import json_body
+from coordination.http.body import load_body
 from coordination.http.conventions import (
     idempotent,
     if_match,
     json_response,
     page_request,
     page_response,
+    request_uow,
 )
-from coordination.http.request_log import request_id
 from coordination.runtime import runtime
 from services.referrals import handlers, queries
 from services.referrals.commands import CreateReferral, PostReferralUpdate
@@ -36,7 +36,7 @@ def _due() -> DueHours:
 @authorize("referral.create", "referrals.write")
 @idempotent
 def create_referral() -> Response:
-    body: dict[str, Any] = ReferralCreate().load(json_body())
+    body = load_body(ReferralCreate())
     victim = body.pop("victim")
     cmd = CreateReferral(
         draft=body.pop("status") == "draft",
@@ -44,7 +44,7 @@ def create_referral() -> Response:
         **body,
     )
     actor = current_actor()
-    referral = handlers.create_referral(cmd, runtime().uow(actor, request_id()), actor, _due())
+    referral = handlers.create_referral(cmd, request_uow(), actor, _due())
     return json_response(
         dump_referral(referral),
         201,
@@ -82,12 +82,10 @@ def read_referral(referral_id: str) -> Response:
 @idempotent
 def post_update(referral_id: str) -> Response:
     expected = if_match()
-    body: dict[str, Any] = UpdateCreate().load(json_body())
+    body = load_body(UpdateCreate())
     cmd = PostReferralUpdate(referral_id=referral_id, expected_version=expected, **body)
     actor = current_actor()
-    referral, update = handlers.post_referral_update(
-        cmd, runtime().uow(actor, request_id()), actor, _due()
-    )
+    referral, update = handlers.post_referral_update(cmd, request_uow(), actor, _due())
     return json_response(
         {**dump_update(update), "referral": dump_referral(referral)},
         201,

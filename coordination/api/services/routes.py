@@ -1,15 +1,18 @@
 """Support services delivered to a victim: what the statistics count."""
 
-from typing import Any
-
 from flask import Response
 
 from coordination.api import api
 from coordination.api.services.schemas import ServiceCreate, dump_service
 from coordination.auth.guard import authorize, current_actor
-from coordination.http.body import json_body
-from coordination.http.conventions import idempotent, json_response, page_request, page_response
-from coordination.http.request_log import request_id
+from coordination.http.body import load_body
+from coordination.http.conventions import (
+    idempotent,
+    json_response,
+    page_request,
+    page_response,
+    request_uow,
+)
 from coordination.runtime import runtime
 from services.support import handlers, queries
 from services.support.commands import RecordService
@@ -19,11 +22,9 @@ from services.support.commands import RecordService
 @authorize("service.record", "services.write")
 @idempotent
 def record_service(case_id: str) -> Response:
-    body: dict[str, Any] = ServiceCreate().load(json_body())
+    body = load_body(ServiceCreate())
     actor = current_actor()
-    service = handlers.record_service(
-        RecordService(case_id=case_id, **body), runtime().uow(actor, request_id()), actor
-    )
+    service = handlers.record_service(RecordService(case_id=case_id, **body), request_uow(), actor)
     return json_response(dump_service(service), 201)
 
 

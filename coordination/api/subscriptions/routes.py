@@ -1,13 +1,11 @@
 """/v1/subscriptions: an org's webhook subscriptions (CONTRACT s.4), `subscriptions.write`."""
 
-from typing import Any
-
 from flask import Response
 
 from coordination.api import api
 from coordination.api.subscriptions.schemas import SubscriptionIn, subscription_json
 from coordination.auth.guard import authorize, current_actor
-from coordination.http.body import json_body
+from coordination.http.body import load_body
 from coordination.http.conventions import json_response, request_uow
 from coordination.runtime import runtime
 from services.notifications import handlers, queries
@@ -17,7 +15,7 @@ from services.notifications.commands import CreateSubscription, DeleteSubscripti
 @api.post("/subscriptions")
 @authorize("subscription.create", "subscriptions.write")
 def create_subscription() -> Response:
-    body: dict[str, Any] = SubscriptionIn().load(json_body())
+    body = load_body(SubscriptionIn())
     subscription = handlers.create_subscription(
         CreateSubscription(url=body["url"], event_types=body["event_types"], secret=body["secret"]),
         request_uow(),
