@@ -41,7 +41,10 @@ class RefusalCheck:
         try:
             row = self._query(self._engine, params)
         except self._engine.dialect.loaded_dbapi.OperationalError:
-            row = self._query(self._engine, params)  # once, on a fresh connection
+            # A server restart or a terminated backend drops every pooled connection at once,
+            # not just this one: start the pool afresh, then try once more.
+            self._engine.dispose()
+            row = self._query(self._engine, params)
         return refusal_reason(row)
 
     def _query(self, engine: Engine, params: dict[str, str]) -> Any:
