@@ -351,7 +351,7 @@ def table(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         notes = []
         if r["kind"] == "python":
-            notes.append(f"{r['unit']}/s, {r['threads']} threads, no HTTP")
+            notes.append(f"{r['unit']}/s, {r['threads']} threads")
         if r["errors"]:
             notes.append(f"{r['errors']} socket errors")
         if r["non_2xx"]:
