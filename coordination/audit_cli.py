@@ -16,6 +16,7 @@ import click
 
 from coordination.api.audit.keys import log_keys, signer_for
 from coordination.audit_worker import run_checkpointer
+from coordination.cli_support import echo_json, open_runtime, settings
 from services.actor import Actor
 from services.audit.checkpoints import InconsistentLogError, retired_verifiers, sign_checkpoint
 from services.audit.export import export_log, verify_export
@@ -26,13 +27,6 @@ from services.audit.verify import LogVerificationError, VerifyResult
 from services.audit.witness import WitnessRefusal, WitnessState, witness
 
 
-def _cli() -> Any:
-    # Imported late: coordination.cli imports this module to register the group.
-    import coordination.cli as cli
-
-    return cli
-
-
 @click.group()
 def audit() -> None:
     """The tamper-evident audit trail: checkpoints, witnesses, export, verify, review."""
@@ -41,7 +35,7 @@ def audit() -> None:
 @audit.command("key")
 def audit_key() -> None:
     """Print the log's verifier key (created with the signing key on first use)."""
-    click.echo(signer_for(_cli().settings()).verifier().verifier_key())
+    click.echo(signer_for(settings()).verifier().verifier_key())
 
 
 @audit.command("checkpoint")
@@ -49,7 +43,7 @@ def audit_key() -> None:
 @click.option("--interval", default=1.0, show_default=True, help="Seconds between looks.")
 def audit_checkpoint(follow: bool, interval: float) -> None:
     """Sign a checkpoint of the current log if it grew since the last one."""
-    config = _cli().settings()
+    config = settings()
     if follow:
         stop = threading.Event()
         try:
@@ -58,7 +52,7 @@ def audit_checkpoint(follow: bool, interval: float) -> None:
             stop.set()
         return
     signer = signer_for(config)
-    with _cli().open_runtime() as runtime, runtime.session_factory() as session:
+    with open_runtime() as runtime, runtime.session_factory() as session:
         try:
             checkpoint = sign_checkpoint(
                 session, signer, runtime.clock, retired_verifiers(config.audit_key_file)
@@ -90,9 +84,9 @@ def _when(value: str | None, name: str) -> datetime | None:
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
 def audit_export(at_from: str | None, at_to: str | None, out: Path) -> None:
     """Write entries (JSONL), signed checkpoints and the verifier key to a directory."""
-    config = _cli().settings()
+    config = settings()
     log_key = log_keys(config)
-    with _cli().open_runtime() as runtime, runtime.session_factory() as session:
+    with open_runtime() as runtime, runtime.session_factory() as session:
         summary = export_log(
             session,
             out,
@@ -140,9 +134,9 @@ def audit_verify(
         if directory is not None:
             result = verify_export(directory, trusted, held)
         else:
-            config = _cli().settings()
+            config = settings()
             log_key = log_keys(config)
-            with _cli().open_runtime() as runtime, runtime.session_factory() as session:
+            with open_runtime() as runtime, runtime.session_factory() as session:
                 result = verify_live(session, log_key, trusted, held)
     except LogVerificationError as error:
         where = f"first bad index: {error.index}" if error.index is not None else "log"
@@ -203,9 +197,9 @@ def audit_review(month: str) -> None:
     if errors:
         raise click.BadParameter("expected YYYY-MM", param_hint="--month")
     auditor = Actor(org="", org_kind="auditor", client_id="cli")
-    with _cli().open_runtime() as runtime, runtime.session_factory() as session:
+    with open_runtime() as runtime, runtime.session_factory() as session:
         review = monthly_review(session, auditor, month, runtime.clock.now())
-        _cli().echo_json(dump_review(review))
+        echo_json(dump_review(review))
 
 
 # ---- the witness ---------------------------------------------------------------------------

@@ -1,26 +1,21 @@
 """`coordination`: the one command line entry point (CONTRACT section 6)."""
 
-import json
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from alembic import command as alembic_command
 
-from coordination.config import ConfigError, Settings
+from coordination.cli_support import domain_errors, echo_json, open_runtime, settings
+from coordination.config import Settings
 from coordination.runtime import Runtime
 from coordination.serving import DEFAULT_SERVER, SERVERS
 from migrations import alembic_config
-from services.errors import DomainError
 from services.orgs.commands import CreateOrg
 from services.orgs.handlers import create_org
 from services.orgs.queries import list_orgs
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 DEMO_ORGS = (
     ("seoul-dsc", "support_center", "Seoul Digital Sex Crime Victim Support Center"),
@@ -31,42 +26,6 @@ DEMO_ORGS = (
     ("platform-x", "platform", "Platform X"),
     ("seoul-gender-equality", "auditor", "Seoul Gender Equality Division"),
 )
-
-
-@contextmanager
-def open_runtime() -> Iterator[Runtime]:
-    """The database and settings for one command, released when it ends."""
-    runtime = Runtime.build(settings())
-    try:
-        yield runtime
-    finally:
-        runtime.engine.dispose()
-
-
-def settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except ConfigError as exc:
-        raise click.ClickException(f"configuration error: {exc}") from None
-
-
-def echo_json(value: object) -> None:
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
-
-
-def domain_errors(fn: F) -> F:
-    """Domain refusals become one clear line and exit code 1, never a traceback."""
-
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except DomainError as exc:
-            details = "; ".join(f"{k}: {', '.join(v)}" for k, v in (exc.errors or {}).items())
-            raise click.ClickException(exc.detail + (f" ({details})" if details else "")) from None
-
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
-    return wrapper  # type: ignore[return-value]
 
 
 @click.group()

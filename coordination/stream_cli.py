@@ -9,12 +9,11 @@ from typing import Any
 
 import click
 
+from coordination.cli_support import settings
 from coordination.config import Settings
 
 
 def _kafka_settings() -> Settings:
-    from coordination.cli import settings
-
     config = settings()
     if config.kafka_bootstrap_servers is None:
         raise click.ClickException(

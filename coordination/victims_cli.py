@@ -2,6 +2,7 @@
 
 import click
 
+from coordination.cli_support import echo_json, open_runtime
 from services.victims.handlers import rotate_master_key
 
 
@@ -17,8 +18,6 @@ def rotate() -> None:
     Backups taken before this can no longer decrypt any victim identity, so an erasure
     reaches every copy once this has run. Live identities stay readable.
     """
-    from coordination.cli import echo_json, open_runtime
-
     with open_runtime() as runtime:
         done = rotate_master_key(runtime.uow(), runtime.settings.data_key_file)
     echo_json({"current": done.current, "rewrapped": done.rewrapped, "dropped": list(done.dropped)})

@@ -3,14 +3,14 @@
 Secrets are printed once, when created or rotated, and never again: only their hash is kept.
 """
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from coordination.auth.jwks import BadKeys, load_public_jwks
 from coordination.auth.keys import KeyStore
+from coordination.cli_support import domain_errors, echo_json, open_runtime, settings
 from coordination.runtime import Runtime
 from services.clients.commands import CreateClient, DisableClient, RotateSecret
 from services.clients.handlers import (
@@ -20,34 +20,9 @@ from services.clients.handlers import (
     rotate_secret,
 )
 from services.clients.queries import find_named_client, list_clients
-from services.errors import DomainError
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 #: The name the demo gives the one client it seeds per org, to find it again on a re-run.
 DEMO_CLIENT_NAME = "demo"
-
-
-def _cli() -> Any:
-    # Imported late: coordination.cli imports this module to register the groups.
-    import coordination.cli as cli
-
-    return cli
-
-
-def _refusals(fn: F) -> F:
-    """A domain refusal is one clear line and exit code 1, never a traceback."""
-
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except DomainError as exc:
-            details = "; ".join(f"{k}: {', '.join(v)}" for k, v in (exc.errors or {}).items())
-            raise click.ClickException(exc.detail + (f" ({details})" if details else "")) from None
-
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
-    return wrapper  # type: ignore[return-value]
 
 
 def credentials_json(issued: IssuedCredentials) -> dict[str, Any]:
@@ -79,7 +54,7 @@ def clients() -> None:
     help="The client's public keys (JWKS, JWK or PEM): it authenticates with private_key_jwt.",
 )
 @click.option("--name", default="", help="A label for operators.")
-@_refusals
+@domain_errors
 def clients_create(org_id: str, scopes: str, jwks_file: Path | None, name: str) -> None:
     """Create a client; prints its client_id and client_secret (shown this once only)."""
     jwks = None
@@ -88,18 +63,18 @@ def clients_create(org_id: str, scopes: str, jwks_file: Path | None, name: str) 
             jwks = load_public_jwks(jwks_file.read_text())
         except (BadKeys, UnicodeDecodeError) as exc:
             raise click.ClickException(f"{jwks_file}: {exc}") from None
-    with _cli().open_runtime() as runtime:
+    with open_runtime() as runtime:
         issued = create_client(CreateClient(org_id, scopes, jwks, name), runtime.uow())
-    _cli().echo_json(credentials_json(issued))
+    echo_json(credentials_json(issued))
 
 
 @clients.command("list")
 @click.option("--org", "org_id", default=None, help="Only the clients of this org.")
 def clients_list(org_id: str | None) -> None:
     """List the clients (never their secrets)."""
-    with _cli().open_runtime() as runtime, runtime.session_factory() as session:
+    with open_runtime() as runtime, runtime.session_factory() as session:
         rows = list_clients(session, org_id)
-    _cli().echo_json(
+    echo_json(
         [
             {
                 "client_id": c.client_id,
@@ -118,22 +93,22 @@ def clients_list(org_id: str | None) -> None:
 
 @clients.command("disable")
 @click.argument("client_id")
-@_refusals
+@domain_errors
 def clients_disable(client_id: str) -> None:
     """Disable a client: no new tokens, and its live tokens are refused from now on."""
-    with _cli().open_runtime() as runtime:
+    with open_runtime() as runtime:
         disable_client(DisableClient(client_id), runtime.uow())
-    _cli().echo_json({"client_id": client_id, "disabled": True})
+    echo_json({"client_id": client_id, "disabled": True})
 
 
 @clients.command("rotate-secret")
 @click.argument("client_id")
-@_refusals
+@domain_errors
 def clients_rotate_secret(client_id: str) -> None:
     """Replace a client's secret; the old one stops working at once. Prints the new one once."""
-    with _cli().open_runtime() as runtime:
+    with open_runtime() as runtime:
         issued = rotate_secret(RotateSecret(client_id), runtime.uow())
-    _cli().echo_json(credentials_json(issued))
+    echo_json(credentials_json(issued))
 
 
 @click.group()
@@ -144,11 +119,11 @@ def keys() -> None:
 @keys.command("rotate")
 def keys_rotate() -> None:
     """Add a new signing key; the previous one stays published until its tokens have expired."""
-    config = _cli().settings()
+    config = settings()
     store = KeyStore(config.signing_key_file, config.access_token_ttl_s)
     store.ensure()
     new = store.rotate()
-    _cli().echo_json(
+    echo_json(
         {
             "kid": new.kid,
             "published": [key.kid for key in store.published()],
