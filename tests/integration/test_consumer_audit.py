@@ -1,8 +1,6 @@
 """The audit consumer on the real broker: one entry per event, exactly once, through broker
 outages, replays, a broker that lost its data, and records it cannot read."""
 
-from collections.abc import Iterator
-
 import pytest
 from kafka import KafkaProducer
 from sqlalchemy import delete, select
@@ -28,12 +26,6 @@ from tests.support.stream import (
 )
 
 pytestmark = pytest.mark.kafka
-
-
-@pytest.fixture
-def own_broker() -> Iterator[EmbeddedBroker]:
-    with EmbeddedBroker() as broker:
-        yield broker
 
 
 def test_audit_consumer_records_each_event_once_with_who_and_when(

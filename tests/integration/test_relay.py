@@ -3,7 +3,6 @@ through a broker outage, and back after the broker lost its data (reconcile)."""
 
 import dataclasses
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -28,13 +27,6 @@ from tests.support.stream import (
 )
 
 pytestmark = pytest.mark.kafka
-
-
-@pytest.fixture
-def own_broker() -> Iterator[EmbeddedBroker]:
-    """A broker of this test alone: the test stops or empties it."""
-    with EmbeddedBroker() as broker:
-        yield broker
 
 
 def test_relay_publishes_each_committed_event_once_in_case_order(
