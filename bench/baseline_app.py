@@ -43,6 +43,7 @@ def main() -> None:
         threads=args.threads,
         server=args.server,
         app_factory="bench.baseline_app:create_app",
+        background=[],  # a bare app: no relay or consumers competing with the measurement
     )
 
 
