@@ -108,14 +108,30 @@ def seed_demo(runtime: Runtime) -> dict[str, Any]:
     default=DEFAULT_SERVER,
     show_default=True,
 )
-def serve(host: str, port: int, workers: int, threads: int, server: str) -> None:
+@click.option(
+    "--no-background",
+    is_flag=True,
+    help="API only: no relay, consumers, sweeper or checkpointer (run those as their own"
+    " commands, e.g. on worker nodes).",
+)
+def serve(
+    host: str, port: int, workers: int, threads: int, server: str, no_background: bool
+) -> None:
     """Run the API under a WSGI server (with the embedded broker when no Kafka is configured)."""
     from coordination.serving import run_server
 
     config = settings()
     if "DATABASE_URL" not in os.environ:
         upgrade_database(config)
-    run_server(config, host=host, port=port, workers=workers, threads=threads, server=server)
+    run_server(
+        config,
+        host=host,
+        port=port,
+        workers=workers,
+        threads=threads,
+        server=server,
+        background=[] if no_background else None,
+    )
 
 
 @main.command("hash")

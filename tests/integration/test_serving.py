@@ -6,7 +6,10 @@ import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from coordination import serving
+from coordination.cli import main as cli
 from coordination.config import Settings
 from coordination.serving import APP_FACTORY, start_background, stop_background
 
@@ -52,3 +55,43 @@ def test_no_background_process_without_workers() -> None:
 
 def test_serve_builds_the_app_with_json_logging() -> None:
     assert APP_FACTORY == "coordination.app:serve_app"
+
+
+@pytest.mark.parametrize(("flags", "background"), [([], None), (["--no-background"], [])])
+def test_serve_no_background_runs_the_api_alone(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    flags: list[str],
+    background: list[str] | None,
+) -> None:
+    """`serve` hands run_server its background workers: the default (None: all of
+    BACKGROUND_WORKERS), or none with --no-background (the API nodes of a split deployment)."""
+    seen: dict[str, object] = {}
+
+    def fake_run_server(settings: Settings, **options: object) -> None:
+        seen.update(options)
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    monkeypatch.setattr(serving, "run_server", fake_run_server)
+    result = CliRunner().invoke(cli, ["serve", "--port", "8123", *flags])
+    assert result.exit_code == 0, result.output
+    assert seen["port"] == 8123
+    assert seen["background"] == background
+
+
+def test_no_background_starts_no_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """run_server with background=[] starts no background worker (and the default all)."""
+    started: list[list[str]] = []
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")  # run_server sets it: restored after
+
+    def fake_start(targets: list[str]) -> None:
+        started.append(list(targets))
+
+    monkeypatch.setattr(serving, "start_background", fake_start)
+    monkeypatch.setattr(serving, "_serve_granian", lambda *a, **k: None)
+    settings = Settings.from_env(
+        {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "KAFKA_BOOTSTRAP_SERVERS": "x:1"}
+    )
+    serving.run_server(settings, host="127.0.0.1", port=1, workers=1, threads=1, background=[])
+    serving.run_server(settings, host="127.0.0.1", port=1, workers=1, threads=1)
+    assert started == [[], serving.BACKGROUND_WORKERS]
