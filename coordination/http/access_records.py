@@ -3,26 +3,31 @@
 Reads and refusals too (401, 403, the policy's 404, 429). The record holds the action the view
 declares (`authorize`), "unknown" when nothing was routed, and the resource as the route
 template filled with the path's ids: never a query string, a body or an unrouted raw path.
-It is written in its own small transaction after the response is made; a failure to write it
-is logged (the request has already been handled) and counted.
+It is written after the response is made and before it is sent, by the process's group-commit
+writer (services/access_records/writer.py): concurrent requests' records share one transaction,
+and each request waits for its own record's commit. A failure to write it is logged (the request
+has already been handled) and counted.
 """
 
 import logging
 import re
 
 from flask import Flask, Response, g, request
+from prometheus_client import Counter
 
 from coordination.auth.guard import API_PREFIX
 from coordination.http.request_log import request_id
 from coordination.runtime import runtime
 from services.access_records.commands import RecordAccess
-from services.access_records.handlers import record_access
-from services.actor import SYSTEM, Actor
+from services.access_records.handlers import record_accesses
+from services.access_records.writer import GroupCommitWriter
+from services.actor import Actor
 
 log = logging.getLogger("coordination.access_records")
 
 _PLACEHOLDER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 RESOURCE_MAX = 120
+NOT_WRITTEN = Counter("coordination_access_records_failed_total", "Access records not written")
 
 
 def resource() -> str:
@@ -44,6 +49,11 @@ def case_id() -> str:
 
 
 def init_app(app: Flask) -> None:
+    rt = runtime(app)
+    writer: GroupCommitWriter[RecordAccess] = GroupCommitWriter(
+        lambda cmds: record_accesses(cmds, rt.uow()), name="access-records"
+    )
+
     @app.after_request
     def _record_access(response: Response) -> Response:
         path = request.path
@@ -61,9 +71,9 @@ def init_app(app: Flask) -> None:
             case_id=case_id(),
         )
         try:
-            who = actor if isinstance(actor, Actor) else SYSTEM
-            record_access(cmd, runtime().uow(who, request_id=cmd.request_id))
+            writer.write(cmd)
         except Exception:
+            NOT_WRITTEN.inc()
             log.exception(
                 "access record not written", extra={"fields": {"request_id": cmd.request_id}}
             )

@@ -1,27 +1,44 @@
-"""Writing an access record: its own small transaction, through the outbox."""
+"""Writing access records through the outbox, several in one transaction (see writer.py)."""
+
+from collections.abc import Sequence
 
 from services.access_records.commands import RecordAccess
 from services.access_records.events import AccessRecorded
+from services.actor import SYSTEM, Actor
+from services.outbox.writer import outbox_row
 from services.unit_of_work import UnitOfWork
 
 #: Refusals: no token or a bad one, a missing scope, the policy's "not found", the rate limit.
 DENIED_STATUSES = frozenset({401, 403, 404, 429})
 
 
-def record_access(cmd: RecordAccess, uow: UnitOfWork) -> None:
+def record_accesses(cmds: Sequence[RecordAccess], uow: UnitOfWork) -> None:
+    """CMDS in one transaction. Each outbox row names its own request's caller and request id
+    (not the unit of work's), since one batch gathers the records of many requests."""
     with uow:
-        uow.announce(
-            AccessRecorded(
-                subject=cmd.request_id,
-                case_id=cmd.case_id,
-                org=cmd.org,
-                client_id=cmd.client_id,
-                action=cmd.action,
-                resource=cmd.resource,
-                outcome="denied" if cmd.status in DENIED_STATUSES else "allowed",
-                status=cmd.status,
-                request_id=cmd.request_id,
-                method=cmd.method,
-            )
-        )
+        now = uow.clock.now()
+        for cmd in cmds:
+            uow.session.add(outbox_row(access_recorded(cmd), now, _actor(cmd), cmd.request_id))
         uow.commit()
+
+
+def access_recorded(cmd: RecordAccess) -> AccessRecorded:
+    return AccessRecorded(
+        subject=cmd.request_id,
+        case_id=cmd.case_id,
+        org=cmd.org,
+        client_id=cmd.client_id,
+        action=cmd.action,
+        resource=cmd.resource,
+        outcome="denied" if cmd.status in DENIED_STATUSES else "allowed",
+        status=cmd.status,
+        request_id=cmd.request_id,
+        method=cmd.method,
+    )
+
+
+def _actor(cmd: RecordAccess) -> Actor:
+    """The row's actor columns: the caller, or the system's for a request without one."""
+    if not cmd.org and not cmd.client_id:
+        return SYSTEM
+    return Actor(org=cmd.org, org_kind="", client_id=cmd.client_id)

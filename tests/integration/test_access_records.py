@@ -2,16 +2,22 @@
 reads, refusals (401, 403, 404) and unrouted paths, with no query string or personal data."""
 
 import json
+import logging
+import threading
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from coordination.config import Settings
+from coordination.http import access_records
 from coordination.runtime import Runtime
 from events import cloudevents
 from events.broker import EmbeddedBroker
+from services.access_records.commands import RecordAccess
 from services.audit.models import AuditEntry
 from services.messages import TOPIC_AUDIT
 from services.outbox.models import OutboxMessage
@@ -131,3 +137,65 @@ def test_access_records_become_audit_entries(
         (allowed, "notification.list", "allowed", police.org, police.client_id),
         (denied, "subscription.read", "denied", police.org, police.client_id),
     ]
+
+
+def test_concurrent_requests_each_leave_exactly_one_record(
+    rt: Runtime, app: Flask, agencies: Agencies
+) -> None:
+    """Many threads at once (their records share the writer's transactions): every request's
+    record is committed once, before the request is answered."""
+    police = agencies.new("police")
+    prefix = unique("burst")
+    statuses: list[int] = []
+    unrecorded: list[str] = []
+
+    def work(n: int) -> None:
+        http = app.test_client()
+        for i in range(10):
+            request_id = f"{prefix}-{n}-{i}"
+            response = http.get(
+                "/v1/notifications?after=0" if i % 2 else f"/v1/subscriptions/{unique('sub')}",
+                headers={"Authorization": f"Bearer {police.token}", "X-Request-Id": request_id},
+            )
+            statuses.append(response.status_code)
+            with rt.session_factory() as session:  # answered: so the record is already there
+                if not session.scalar(
+                    select(func.count()).where(OutboxMessage.request_id == request_id)
+                ):
+                    unrecorded.append(request_id)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(set(statuses)) == [200, 404]
+    assert unrecorded == []
+    with rt.session_factory() as session:
+        counts = session.execute(
+            select(OutboxMessage.request_id, func.count())
+            .where(OutboxMessage.request_id.like(f"{prefix}-%"), OutboxMessage.topic == TOPIC_AUDIT)
+            .group_by(OutboxMessage.request_id)
+        ).all()
+    assert len(counts) == 120
+    assert {count for _, count in counts} == {1}
+
+
+def test_a_database_failure_is_logged_and_counted_and_the_answer_still_sent(
+    agencies: Agencies, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    police = agencies.new("police")
+    request_id = unique("req")
+
+    def failing(cmds: Sequence[RecordAccess], uow: Any) -> None:
+        raise RuntimeError("database unavailable")
+
+    monkeypatch.setattr(access_records, "record_accesses", failing)
+    before = access_records.NOT_WRITTEN._value.get()
+    with caplog.at_level(logging.ERROR, logger="coordination.access_records"):
+        response = police.get("/v1/notifications?after=0", headers={"X-Request-Id": request_id})
+    assert response.status_code == 200
+    assert access_records.NOT_WRITTEN._value.get() == before + 1
+    [logged] = [r for r in caplog.records if r.getMessage() == "access record not written"]
+    assert logged.exc_info is not None
+    assert "database unavailable" in str(logged.exc_info[1])
