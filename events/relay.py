@@ -4,11 +4,15 @@ A row is marked published only after the broker acknowledged its record (`acks=a
 idempotent producer), so nothing committed is lost; a relay that dies between the ack and the
 mark publishes the row again, and the consumers, idempotent on the event id, absorb that.
 
-* PostgreSQL: each batch is claimed with `FOR UPDATE SKIP LOCKED`, so several relays can run;
-  the relay sleeps on `LISTEN coordination_outbox` (a trigger NOTIFYs on every insert).
+* PostgreSQL: each batch is claimed with `FOR UPDATE SKIP LOCKED`, so several relays can run.
 * SQLite: one relay; it reads a batch, publishes outside any transaction (SQLite's single
   writer lock must never wait on the broker, or the API would stop accepting writes), then
-  marks it, and polls every `poll_interval_s` while idle.
+  marks it.
+
+On both, while there is a backlog the relay goes on at once; while idle it probes every
+`poll_interval_s` for an unpublished row (an index-only query on a connection of its own, outside
+any transaction). It does not LISTEN: a transaction that NOTIFYs takes a database-wide lock at
+commit, which would serialise every write of the API (migration 0009 dropped that trigger).
 
 While the broker is unreachable the relay backs off exponentially (up to `MAX_BACKOFF_S`); the
 API keeps writing to the outbox meanwhile.
@@ -35,10 +39,11 @@ from services.outbox.models import OutboxMessage
 
 log = logging.getLogger("coordination.relay")
 
-OUTBOX_CHANNEL = "coordination_outbox"  # NOTIFY channel of the trigger in migration 0005
 MAX_BACKOFF_S = 30.0
 TOPIC_CHECK_EVERY_S = 5.0
 PURGE_EVERY_S = 600.0
+#: An idle relay still returns to its loop this often, for the housekeeping.
+IDLE_ROUND_S = 1.0
 #: Topics whose events the audit trail records: what `reconcile` can check against it.
 AUDITED_TOPICS = (TOPIC_EVENTS, TOPIC_AUDIT)
 
@@ -50,7 +55,9 @@ class PublishFailed(Exception):
 @dataclass
 class RelayOptions:
     batch_size: int = 500
-    poll_interval_s: float = 0.05  # SQLite idle poll; on PostgreSQL, the LISTEN fallback x 20
+    # The idle probe's period: the most it adds to commit -> publish, against ~1 % of a core (and
+    # as much again of the database's) it costs while idle at 5 ms.
+    poll_interval_s: float = 0.005
     publish_timeout_s: float = 10.0
     retention_days: int = 7
 
@@ -87,6 +94,7 @@ class Relay:
         self.clock: Clock = clock or SystemClock()
         self._producer_factory = producer_factory
         self._producer: KafkaProducer | None = None
+        self._probe: _Probe | None = None
         self._topics_checked_at = 0.0
         self._purged_at = 0.0
         self._measured_at = 0.0
@@ -106,47 +114,43 @@ class Relay:
     # ---- the loop ------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
-        """Publish until `stop` is set: at once after a commit, with backoff while Kafka is down."""
-        listener: _Listener | None = None
+        """Publish until `stop` is set: soon after a commit, with backoff while Kafka is down."""
         try:
             while not stop.is_set():
                 try:
                     published = self.publish_pending()
                     self.failures = 0
                     self._housekeeping()
+                    if published < self.options.batch_size:  # else a backlog: go on at once
+                        self._wait_for_rows(stop)
                 except Exception as exc:  # the broker or the database is away: back off
                     self.failures += 1
                     self._drop_producer()
+                    self._drop_probe()
                     wait = min(MAX_BACKOFF_S, 0.2 * 2 ** min(self.failures, 10))
                     log.warning(
                         "relay publish failed; retrying",
                         extra={"fields": {"error": type(exc).__name__, "retry_in_s": wait}},
                     )
                     stop.wait(wait)
-                    continue
-                if published >= self.options.batch_size:
-                    continue  # a backlog: go on at once
-                listener = self._wait(listener, stop)
         finally:
-            if listener is not None:
-                listener.close()
+            self._drop_probe()
             self.close()
 
-    def _wait(self, listener: "_Listener | None", stop: threading.Event) -> "_Listener | None":
-        """Sleep until a commit is announced (PostgreSQL) or the poll interval has passed. A lost
-        LISTEN connection falls back to polling until it can be opened again."""
-        if not self.on_postgres:
-            stop.wait(self.options.poll_interval_s)
-            return None
-        try:
-            listener = listener or _Listener(self.engine)
-            listener.wait(self.options.poll_interval_s * 20, stop)
-            return listener
-        except Exception:
-            if listener is not None:
-                listener.close()
-            stop.wait(self.options.poll_interval_s * 20)
-            return None
+    def _wait_for_rows(self, stop: threading.Event) -> None:
+        """Sleep until an unpublished row is there (or `IDLE_ROUND_S` passed), probing for one
+        every `poll_interval_s`."""
+        if self._probe is None:
+            self._probe = _Probe(self.engine)
+        deadline = time.monotonic() + IDLE_ROUND_S
+        while not stop.wait(self.options.poll_interval_s):
+            if self._probe.pending() or time.monotonic() > deadline:
+                return
+
+    def _drop_probe(self) -> None:
+        if self._probe is not None:
+            self._probe.close()
+            self._probe = None
 
     def close(self) -> None:
         if self._producer is not None:
@@ -309,27 +313,34 @@ class Relay:
             metrics.OUTBOX_BACKLOG.set(self.backlog())
 
 
-class _Listener:
-    """`LISTEN coordination_outbox` on its own autocommit connection (PostgreSQL only)."""
+class _Probe:
+    """Whether an unpublished row exists, asked on a connection of the relay's own, outside any
+    transaction: on SQLite a transaction would take the write lock (`BEGIN IMMEDIATE`, see
+    services/db.py) and hold up the API's writers; on PostgreSQL it would cost a BEGIN and a
+    ROLLBACK per probe. The query reads only the `ix_outbox_unpublished` partial index."""
+
+    SQL = "SELECT position FROM outbox WHERE published_at IS NULL ORDER BY position LIMIT 1"
 
     def __init__(self, engine: Engine) -> None:
-        import psycopg
+        connection = engine.raw_connection()
+        connection.detach()  # never back to the pool, with its autocommit changed
+        if engine.dialect.name == "postgresql":
+            connection.rollback()  # the pool's ping may have begun a transaction
+            connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]
+        # SQLite: the driver's transaction handling is off (services/db.py), so a bare SELECT
+        # runs in autocommit already.
+        self.connection = connection
 
-        url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        self.connection = psycopg.connect(url, autocommit=True, connect_timeout=5)
-        self.connection.execute(f"LISTEN {OUTBOX_CHANNEL}")
-
-    def wait(self, timeout_s: float, stop: threading.Event) -> None:
-        deadline = time.monotonic() + timeout_s
-        while not stop.is_set():
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return
-            for _ in self.connection.notifies(timeout=min(left, 0.5), stop_after=1):
-                return
+    def pending(self) -> bool:
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute(self.SQL)
+            return cursor.fetchone() is not None
+        finally:
+            cursor.close()
 
     def close(self) -> None:
         try:
             self.connection.close()
         except Exception:
-            log.debug("closing the LISTEN connection", exc_info=True)
+            log.debug("closing the probe connection", exc_info=True)

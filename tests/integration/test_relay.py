@@ -3,10 +3,11 @@ through a broker outage, and back after the broker lost its data (reconcile)."""
 
 import dataclasses
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from coordination.config import Settings
 from coordination.runtime import Runtime
@@ -21,7 +22,9 @@ from tests.support.stream import (
     TopicReader,
     assert_valid_cloudevent,
     make_relay,
+    published_count,
     running,
+    wait_for,
     with_broker,
     write_case_events,
 )
@@ -59,6 +62,27 @@ def test_relay_publishes_each_committed_event_once_in_case_order(
             select(OutboxMessage.published_at).where(OutboxMessage.id.in_(ids_a + ids_b))
         ).all()
     assert all(at is not None for at in published)
+
+
+def test_an_idle_relay_publishes_a_new_commit_promptly_without_notify(
+    rt: Runtime, settings: Settings, broker: EmbeddedBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only the probe can wake the relay: its periodic round comes far later than the bound.
+    monkeypatch.setattr("events.relay.IDLE_ROUND_S", 120.0)
+    if rt.engine.dialect.name == "postgresql":
+        with rt.engine.connect() as connection:
+            triggers = connection.scalar(
+                text("SELECT count(*) FROM pg_trigger WHERE tgrelid = 'outbox'::regclass")
+            )
+        assert triggers == 0  # a NOTIFY trigger would serialise every write's commit
+    case = unique("case")
+    with running(make_relay(rt, with_broker(settings, broker))):
+        wait_for(lambda: published_count(rt, write_case_events(rt, case, 1)), what="a first row")
+        time.sleep(0.5)  # the relay is idle, probing
+        for _ in range(3):
+            ids = write_case_events(rt, case, 1)
+            wait_for(lambda ids=ids: published_count(rt, ids), timeout=10.0, what="the new row")
+            time.sleep(0.2)
 
 
 def test_relay_delivers_everything_after_broker_pause(
