@@ -6,7 +6,8 @@
 One run: a fresh PostgreSQL database (created, migrated with `coordination db upgrade`,
 dropped after), an embedded broker that KAFKA_BOOTSTRAP_SERVERS points at, and for each WSGI
 server in turn the service (`coordination serve --server S`) next to the baseline app
-(bench/baseline_app.py) with the same server settings. Each measurement is repeated and the
+(bench/baseline_app.py) with the same server settings (a scenario with `background=False` gets
+a service of its own, `serve --no-background`: an API node). Each measurement is repeated and the
 median kept; repeats of all the scenarios on one server are interleaved, so a noisy moment on
 the machine hits them alike. Results: a table on stdout and bench/results.json.
 
@@ -142,11 +143,21 @@ def scratch_database(admin_url: str) -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+#: Which server process an HTTP scenario runs against: its app, and for the service whether
+#: its background workers run (`serve` as is) or not (`serve --no-background`, an API node).
+ProcessKey = tuple[str, bool]
+
+
+def process_key(scenario: HttpScenario) -> ProcessKey:
+    return (scenario.app, scenario.background or scenario.app != "service")
+
+
 class ServerProcess:
     """One server (the service or the baseline app) in its own process group."""
 
-    def __init__(self, app: str, server: str, config: Config, context: Context) -> None:
-        self.app = app
+    def __init__(self, key: ProcessKey, server: str, config: Config, context: Context) -> None:
+        app, background = key
+        self.app = app if background else f"{app}-no-background"
         self.server = server
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -154,11 +165,12 @@ class ServerProcess:
         options += ["--workers", str(config.workers), "--threads", str(config.threads)]
         if app == "service":
             command = [str(Path(sys.executable).with_name("coordination")), "serve", *options]
+            command += [] if background else ["--no-background"]
             self.ready_path = "/readyz"
         else:
             command = [sys.executable, "-m", "bench.baseline_app", *options]
             self.ready_path = "/baseline"
-        self.log_path = context.workdir / f"{server}-{app}.log"
+        self.log_path = context.workdir / f"{server}-{self.app}.log"
         self.log: IO[bytes] = self.log_path.open("ab")
         self.process = subprocess.Popen(
             command,
@@ -216,22 +228,24 @@ def run_http_on_server(
     prepared: dict[str, Prepared],
     skipped: dict[str, str],
 ) -> list[Figure]:
-    apps = sorted({s.app for s, _ in scenarios})
+    keys = sorted({process_key(s) for s, _ in scenarios})
     with ExitStack() as stack:
-        processes: dict[str, ServerProcess] = {}
-        for app in apps:
-            process = ServerProcess(app, server, config, context)
+        processes: dict[ProcessKey, ServerProcess] = {}
+        for key in keys:
+            process = ServerProcess(key, server, config, context)
             stack.callback(process.stop)
-            processes[app] = process
+            processes[key] = process
         for process in processes.values():
             process.wait_ready()
-        progress(f"{server}: {', '.join(apps)} ready")
-        if "service" in processes:
-            context.base_url = processes["service"].base_url
+        progress(f"{server}: {', '.join(p.app for p in processes.values())} ready")
+        if ("service", True) in processes:
+            context.base_url = processes[("service", True)].base_url
         runnable: list[tuple[HttpScenario, int, Path]] = []
         for scenario, counts in scenarios:
             if scenario.name in skipped:
                 continue
+            if scenario.app == "service":  # its setup talks to the server it is measured on
+                context.base_url = processes[process_key(scenario)].base_url
             if scenario.name not in prepared:
                 try:
                     prepared[scenario.name] = (
@@ -246,7 +260,7 @@ def run_http_on_server(
             runnable += [(scenario, connections, lua_file) for connections in counts]
 
         def load(scenario: HttpScenario, connections: int, lua: Path, seconds: float) -> Sample:
-            url = processes[scenario.app].base_url + scenario.path
+            url = processes[process_key(scenario)].base_url + scenario.path
             return wrk.run(
                 url,
                 lua,
@@ -316,6 +330,7 @@ def row(figure: Figure, config: Config, extra: dict[str, Any]) -> dict[str, Any]
         result |= {
             "kind": "http",
             "app": scenario.app,
+            "background": scenario.background if scenario.app == "service" else None,
             "request": f"{scenario.method} {scenario.path}",
             "workers": config.workers,
             "threads": config.threads,

@@ -3,11 +3,11 @@
 A scenario is one of two kinds:
 
 - `HttpScenario`: requests that `wrk` sends to a running server. It names the app (`service`,
-  the real API as `coordination serve` runs it, or `baseline`, the trivial app of
-  bench/baseline_app.py), the path, optionally a method and JSON body or a Lua snippet that
-  varies the requests, and a `setup` that runs once per run against the first service server
-  and returns headers (e.g. a bearer token), generated Lua (e.g. a table of ids) and fields to
-  report.
+  the real API as `coordination serve` runs it, with or without its background workers, or
+  `baseline`, the trivial app of bench/baseline_app.py), the path, optionally a method and
+  JSON body or a Lua snippet that varies the requests, and a `setup` that runs once per run
+  against the service server it is measured on and returns headers (e.g. a bearer token),
+  generated Lua (e.g. a table of ids) and fields to report.
 - `PythonScenario`: a callable that the harness runs in threads, no HTTP (e.g. the raw
   database ceiling). It reports the same fields, with `connections` = the number of threads.
 
@@ -72,6 +72,9 @@ class HttpScenario:
     # True: measured on every server of BENCH_SERVERS (the server comparison); False: only on
     # the chosen default server.
     compare_servers: bool = False
+    # The service only: False runs it as an API node does (`serve --no-background`: no relay,
+    # consumers, sweeper or checkpointer sharing the cores), in a server process of its own.
+    background: bool = True
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,15 @@ the raw database ceiling of the same rows, at 16 and 64 connections, in the same
   on one of 64 takedown referrals it has in progress, round robin: bearer token check, JSON
   validation, the access policy (the referral read and locked), If-Match, the append-only update,
   the referral's new version, one outbox event (`referral.update_added`), then the access record
-  (a second outbox row, its own small transaction). `If-Match: *`: wrk cannot carry each
+  (a second outbox row, committed by the process's group-commit writer, which shares one
+  transaction among concurrent requests' records). `If-Match: *`: wrk cannot carry each
   referral's ETag from one answer to the next request; the header is still parsed and checked.
   Tokens of 32 clients of the commission take turns, so the per-client rate limit (50/s by
   default) is not what is measured.
+  The service runs as an API node does (`serve --no-background`): the relay, the consumers, the
+  sweeper and the checkpointer are NOT running, so the outbox rows are written but not
+  published. The measured unit is the issue's: token check, validation, policy, transition,
+  outbox row. The stream's own throughput (relay and consumers) is measured by bench/stream.py.
 - `referral_update_ceiling` (no HTTP): the same rows in one transaction through SQLAlchemy on the
   service's engine settings: UPDATE the referral (version, sequence, business status), INSERT the
   update, INSERT two outbox rows.
@@ -164,6 +169,7 @@ register(
         json_body=BODY,
         setup=setup,
         connections=(16, 64),
+        background=False,  # an API node: the relay and consumers run elsewhere (bench/stream.py)
     )
 )
 
