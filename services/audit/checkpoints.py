@@ -118,6 +118,15 @@ def sign_checkpoint(
     if size == 0 or (last is not None and last.size >= size):
         return None
     store = NodeStore(session)
+    # Every node the root and the consistency check need, in one read.
+    if last is None:
+        store.prefetch_for(lambda nodes: root(nodes, size))
+    else:
+        last_size = last.size
+        store.prefetch_for(
+            lambda nodes: root(nodes, size),
+            lambda nodes: consistency_proof(nodes, last_size, size),
+        )
     new_root = root(store, size)
     if last is not None:
         old = check_checkpoint(last, [signer.verifier(), *retired])

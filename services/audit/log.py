@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import TextClause, insert, select, text
 from sqlalchemy.orm import Session
 
 from services.audit.merkle import SubtreeHashes, completed_subtrees
@@ -70,38 +70,27 @@ class NodeStore:
         self._cache[key] = bytes(found)
         return self._cache[key]
 
-    def prefetch(self, keys: Sequence[tuple[int, int]]) -> None:
-        """Read many nodes in one query (e.g. the right border a batch of appends needs)."""
+    def prefetch(self, keys: Sequence[tuple[int, int]]) -> int:
+        """Read many nodes in one query, and the tree size in the same statement; returns it.
+
+        One statement sees one snapshot, so the size and the nodes always agree, and a proof
+        costs one round trip to the database however many nodes it needs.
+        """
         wanted = [key for key in keys if key not in self._cache]
-        if not wanted:
-            return
         self.reads += 1
-        # Raw SQL with the integers inlined (computed positions, never client text): building an
-        # OR of SQLAlchemy expressions per request cost more than the query itself. SQLite
-        # plans an OR of primary-key lookups as index probes (a row-value IN (VALUES ...) made
-        # it scan the table); PostgreSQL does best with a nested loop over unnest()ed arrays.
-        if self._session.get_bind().dialect.name == "postgresql":
-            levels = ",".join(str(int(level)) for level, _ in wanted)
-            indexes = ",".join(str(int(index)) for _, index in wanted)
-            statement = (
-                'SELECT n.level, n."index", n.hash FROM unnest('  # noqa: S608
-                f"ARRAY[{levels}]::int[], ARRAY[{indexes}]::bigint[]) AS k(level, idx)"
-                ' JOIN audit_tree_nodes n ON n.level = k.level AND n."index" = k.idx'
-            )
-        else:
-            condition = " OR ".join(
-                f'(level = {int(level)} AND "index" = {int(index)})' for level, index in wanted
-            )
-            statement = f'SELECT level, "index", hash FROM audit_tree_nodes WHERE {condition}'  # noqa: S608
-        rows = self._session.execute(text(statement))
-        for level, index, hash_ in rows:
-            self._cache[(level, index)] = bytes(hash_)
+        size = 0
+        for level, index, hash_ in self._session.execute(*_nodes_and_size(self._session, wanted)):
+            if level < 0:
+                size = int(index)
+            else:
+                self._cache[(level, index)] = bytes(hash_)
+        return size
 
     def remember(self, level: int, index: int, hash_: bytes) -> None:
         self._cache[(level, index)] = hash_
 
-    def prefetch_for(self, *computations: Callable[[SubtreeHashes], object]) -> None:
-        """Read, in one query, every node the computations will ask for.
+    def prefetch_for(self, *computations: Callable[[SubtreeHashes], object]) -> int:
+        """Read, in one query, every node the computations will ask for; returns the tree size.
 
         Which nodes a root or a proof needs depends only on positions, never on hash values,
         so a dry run against a store that records the keys tells exactly what to read.
@@ -109,7 +98,42 @@ class NodeStore:
         recorder = _KeyRecorder()
         for computation in computations:
             computation(recorder)
-        self.prefetch(list(dict.fromkeys(recorder.keys)))
+        return self.prefetch(list(dict.fromkeys(recorder.keys)))
+
+
+# The tree size as a row of its own (level -1), then the nodes: one statement, one snapshot.
+_SIZE_ROW = 'SELECT -1 AS level, size AS "index", NULL AS hash FROM audit_tree_state WHERE id = 1'
+# PostgreSQL: one constant statement with the positions bound as two arrays, so psycopg prepares
+# it after a few runs and planning is paid once per connection; a nested loop over the
+# unnest()ed arrays probes the primary key once per node.
+_PG_NODES = text(
+    " UNION ALL ".join(
+        (
+            _SIZE_ROW,
+            'SELECT n.level, n."index", n.hash'
+            " FROM unnest(CAST(:levels AS integer[]), CAST(:indexes AS bigint[])) AS k(level, idx)"
+            ' JOIN audit_tree_nodes n ON n.level = k.level AND n."index" = k.idx',
+        )
+    )
+)
+
+
+def _nodes_and_size(
+    session: Session, keys: Sequence[tuple[int, int]]
+) -> tuple[TextClause, dict[str, object]]:
+    if session.get_bind().dialect.name == "postgresql":
+        return _PG_NODES, {
+            "levels": [level for level, _ in keys],
+            "indexes": [index for _, index in keys],
+        }
+    # SQLite has no arrays; it plans an OR of primary-key lookups as index probes (a row-value
+    # IN (VALUES ...) made it scan the table). The integers are computed positions, never
+    # client text, so they are inlined.
+    condition = " OR ".join(
+        f'(level = {int(level)} AND "index" = {int(index)})' for level, index in keys
+    )
+    nodes = f'SELECT level, "index", hash FROM audit_tree_nodes WHERE {condition}'  # noqa: S608
+    return text(f"{_SIZE_ROW} UNION ALL {nodes}" if keys else _SIZE_ROW), {}
 
 
 class _KeyRecorder:
