@@ -6,23 +6,32 @@ proofs). Prints one JSON object to stdout, progress to stderr. Figures move with
 load: run on a quiet machine and report medians of a few runs.
     .venv/bin/python bench/audit_log.py [--entries 1000000] [--append 20000] [--proofs 1000]
 
-- append: `services.audit.log.append_entries` in batches of 100 (what the audit consumer calls
-  per poll), committed per batch; entries/s. (Not through Kafka: that hop is the consumer's.)
+- append: `services.audit.log.append_entries` in batches of 100, committed per batch;
+  entries/s. Through Kafka and the consumer, as deployed: bench/audit_consumer.py.
 - verify: a synthetic export of N entries with a signed checkpoint every 100,000 (and
   consistency proofs between them) checked by `verify_export`; against the same run's plain
   `hashlib.sha256` over exactly the leaf bytes (0x00 || leaf) and the node bytes
   (0x01 || left || right) of the same tree, from memory. Target: ratio <= 4.
-- proofs: N perfect-subtree hashes bulk-loaded into `audit_tree_nodes` (what N appends leave
-  behind), then `prove_inclusion` / `prove_consistency` at random positions through the
-  service functions; p50/p99 in ms. Target: p99 <= 5 ms.
+- proofs: N entries and their perfect-subtree hashes bulk-loaded (what N appends leave
+  behind; a database that already holds exactly N is kept, e.g. DATABASE_URL=.../bench_audit_kept,
+  so repeated runs skip the load), then `prove_inclusion` / `prove_consistency` at random
+  positions through the service functions, one session each as a request has, next to the
+  same session around a bare SELECT 1; then the same proofs over HTTP (`coordination serve
+  --no-background`, one worker, sequential requests) next to GET /v1/audit/key. p50/p99 in
+  ms. Target: p99 <= 5 ms.
 """
 
 import argparse
+import base64
 import hashlib
+import http.client
 import json
 import os
 import random
+import signal
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -46,7 +55,8 @@ from services.audit.queries import prove_consistency, prove_inclusion
 from services.db import make_engine, make_session_factory
 
 CHECKPOINT_EVERY = 100_000
-AUDITOR = Actor(org="bench-auditor", org_kind="auditor", client_id="bench")
+AUDITOR_ORG = "seoul-gender-equality"  # the auditor of `coordination demo`
+AUDITOR = Actor(org=AUDITOR_ORG, org_kind="auditor", client_id="bench")
 
 
 def log(message: str) -> None:
@@ -227,6 +237,14 @@ def kept_size(url: str) -> int:
     return int(size)
 
 
+def percentiles(name: str, timings: list[float]) -> dict[str, float]:
+    timings.sort()
+    return {
+        f"{name}_p50_ms": round(statistics.median(timings), 3),
+        f"{name}_p99_ms": round(timings[int(len(timings) * 0.99) - 1], 3),
+    }
+
+
 def bench_proofs(url: str, size: int, count: int) -> dict[str, Any]:
     if kept_size(url) != size:
         log(f"proofs: loading the subtree hashes of {size} entries")
@@ -235,22 +253,137 @@ def bench_proofs(url: str, size: int, count: int) -> dict[str, Any]:
     sessions = make_session_factory(engine)
     rng = random.Random(1)
     figures: dict[str, Any] = {"proof_tree_size": size, "proof_requests": count}
+    # One session per proof, as a request has: pool checkout (with its pre-ping), the
+    # statements, the rollback. The floor: the same session around a bare SELECT 1.
     for name, call in (
+        ("session_select_1", lambda s: s.execute(text("SELECT 1")).scalar_one()),
         ("inclusion", lambda s: prove_inclusion(s, AUDITOR, rng.randrange(size), size)),
         ("consistency", lambda s: prove_consistency(s, rng.randrange(1, size), size)),
+        ("inclusion_latest", lambda s: prove_inclusion(s, AUDITOR, rng.randrange(size), None)),
     ):
         timings = []
-        with sessions() as session:
-            for _ in range(count):
-                started = time.perf_counter()
+        for _ in range(count):
+            started = time.perf_counter()
+            with sessions() as session:
                 call(session)
-                timings.append((time.perf_counter() - started) * 1000)
-                session.expunge_all()
-        timings.sort()
-        figures[f"{name}_p50_ms"] = round(statistics.median(timings), 3)
-        figures[f"{name}_p99_ms"] = round(timings[int(len(timings) * 0.99) - 1], 3)
+            timings.append((time.perf_counter() - started) * 1000)
+        figures.update(percentiles(name, timings))
     engine.dispose()
     return figures
+
+
+def bench_proofs_http(url: str, size: int, count: int) -> dict[str, Any]:
+    """The same proofs as GET requests to `coordination serve` (API only, one worker), one at a
+    time on a kept-alive connection, with an auditor's token; the floor is GET /v1/audit/key
+    (the same authentication and access record, no proof)."""
+    with tempfile.TemporaryDirectory(prefix="audit-http-") as scratch:
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "COORDINATION_LOG_LEVEL": "WARNING",
+            # One client asks as fast as it can: the per-client limit is not what is measured.
+            "COORDINATION_RATE_LIMIT_PER_S": "100000000",
+            "COORDINATION_RATE_LIMIT_BURST": "100000000",
+        }
+        exe = str(Path(sys.executable).with_name("coordination"))
+
+        def cli(*args: str) -> str:
+            done = subprocess.run(
+                [exe, *args], cwd=scratch, env=env, capture_output=True, text=True, check=True
+            )
+            return done.stdout
+
+        cli("demo")
+        client = json.loads(
+            cli("clients", "create", "--org", AUDITOR_ORG, "--scopes", "audit.read")
+        )
+        port = free_port()
+        server = subprocess.Popen(
+            [exe, "serve", "--no-background", "--port", str(port), "--workers", "1"],
+            cwd=scratch,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            connection = wait_for_server(port)
+            token = access_token(connection, client["client_id"], client["client_secret"])
+            headers = {"Authorization": f"Bearer {token}"}
+            rng = random.Random(2)
+            figures: dict[str, Any] = {}
+            for name, target in (
+                ("http_key", lambda: "/v1/audit/key"),
+                (
+                    "http_inclusion",
+                    lambda: (
+                        f"/v1/audit/proofs/inclusion?index={rng.randrange(size)}&tree_size={size}"
+                    ),
+                ),
+                (
+                    "http_consistency",
+                    lambda: (
+                        f"/v1/audit/proofs/consistency?first={rng.randrange(1, size)}&second={size}"
+                    ),
+                ),
+            ):
+                timings = []
+                for _ in range(count):
+                    path = target()
+                    started = time.perf_counter()
+                    connection.request("GET", path, headers=headers)
+                    answer = connection.getresponse()
+                    answer.read()
+                    timings.append((time.perf_counter() - started) * 1000)
+                    if answer.status != 200:
+                        raise SystemExit(f"GET {path} answered {answer.status}")
+                figures.update(percentiles(name, timings))
+            connection.close()
+            return figures
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for_server(port: int) -> http.client.HTTPConnection:
+    deadline = time.monotonic() + 60
+    while True:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            connection.request("GET", "/readyz")
+            if connection.getresponse().read() is not None:
+                return connection
+        except OSError:
+            connection.close()
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def access_token(connection: http.client.HTTPConnection, client_id: str, secret: str) -> str:
+    basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    connection.request(
+        "POST",
+        "/oauth/token",
+        body="grant_type=client_credentials&scope=audit.read",
+        headers={
+            "Authorization": f"Basic {basic}",
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+    answer = connection.getresponse()
+    body = json.loads(answer.read())
+    if answer.status != 200:
+        raise SystemExit(f"POST /oauth/token answered {answer.status}: {body}")
+    token: str = body["access_token"]
+    return token
 
 
 def main() -> None:
@@ -258,7 +391,9 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--append", type=int, default=20_000)
     parser.add_argument("--proofs", type=int, default=1000)
-    parser.add_argument("--skip", nargs="*", default=[], choices=["append", "verify", "proofs"])
+    parser.add_argument(
+        "--skip", nargs="*", default=[], choices=["append", "verify", "proofs", "http"]
+    )
     args = parser.parse_args()
     if os.environ.get("DATABASE_URL") and not {"append", "proofs"} & set(args.skip):
         parser.error(
@@ -278,6 +413,8 @@ def main() -> None:
             figures.update(bench_append(url, args.append))
         else:
             figures.update(bench_proofs(url, args.entries, args.proofs))
+            if "http" not in args.skip:
+                figures.update(bench_proofs_http(url, args.entries, args.proofs))
         log(f"{part}: {figures}")
         if scratch is not None:
             scratch.cleanup()

@@ -3,9 +3,10 @@ node from an in-memory tree over the same leaves, for every index and size up to
 random ones in a larger log; and what each proof costs in statements."""
 
 import random
+import time
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 
 from coordination.runtime import Runtime
 from services.actor import Actor
@@ -20,6 +21,7 @@ from services.audit.merkle import (
 )
 from services.audit.models import AuditEntry
 from services.audit.queries import prove_consistency, prove_inclusion
+from services.db import make_engine, make_session_factory
 from services.errors import NotFound
 from tests.integration.test_audit_log import draft
 
@@ -139,3 +141,26 @@ def test_a_size_beyond_the_log_is_not_found(rt: Runtime) -> None:
             prove_inclusion(session, AUDITOR, 0, tree.size + 1)
         with pytest.raises(NotFound, match=f"has {tree.size} entries"):
             prove_consistency(session, 1, tree.size + 1)
+
+
+def test_the_connection_a_proof_used_is_transactional_again(rt: Runtime) -> None:
+    """On PostgreSQL a proof reads outside a transaction; the next session on the same pooled
+    connection must be inside one again (else its writes would commit one by one)."""
+    if rt.engine.dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL proofs read outside a transaction")
+    grow_to(rt, 3)
+    engine = make_engine(rt.settings.database_url, pool_size=1, max_overflow=0)
+    sessions = make_session_factory(engine)
+    try:
+        with sessions() as session:
+            prove_inclusion(session, AUDITOR, 0, 2)
+            during = session.execute(text("SELECT now() = statement_timestamp()")).scalar_one()
+        with sessions() as session:
+            session.execute(text("SELECT 1"))
+            time.sleep(0.01)
+            # In a transaction, now() is when it began; each statement on its own has both equal.
+            after = session.execute(text("SELECT now() < statement_timestamp()")).scalar_one()
+    finally:
+        engine.dispose()
+    assert during is True
+    assert after is True
