@@ -46,6 +46,7 @@ BACKGROUND_WORKERS: list[str] = [
     "events.workers:run_relay",  # outbox to Kafka (issue 5)
     "events.workers:run_audit_consumer",  # Kafka to the audit trail (issue 5)
     "events.workers:run_notification_consumer",  # notifications and webhooks (issue 5)
+    "events.workers:run_stats_consumer",  # the daily rollup of support actions (issue 8)
 ]
 
 

@@ -1,5 +1,5 @@
-"""`coordination relay [--reconcile]` and `coordination consume audit|notifications` (issue 5):
-the event-stream workers, for deployments that run them apart from `serve`."""
+"""`coordination relay [--reconcile]` and `coordination consume audit|notifications|stats`
+(issues 5, 8): the event-stream workers, for deployments that run them apart from `serve`."""
 
 import signal
 import threading
@@ -55,7 +55,7 @@ def relay(reconcile: bool) -> None:
 
 
 @click.command()
-@click.argument("name", type=click.Choice(["audit", "notifications"]))
+@click.argument("name", type=click.Choice(["audit", "notifications", "stats"]))
 def consume(name: str) -> None:
     """Run a stream consumer until interrupted."""
     from events import workers
@@ -63,6 +63,7 @@ def consume(name: str) -> None:
     targets: dict[str, Any] = {
         "audit": workers.run_audit_consumer,
         "notifications": workers.run_notification_consumer,
+        "stats": workers.run_stats_consumer,
     }
     _run_until_signalled(targets[name])
 

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from events.consumers.audit import AuditConsumer
 from events.consumers.notifications import NotificationConsumer
+from events.consumers.stats import StatsConsumer
 from events.kafka import KafkaSettings
 from events.relay import Relay, RelayOptions
 from events.webhooks import WebhookOptions, WebhookSender
@@ -45,6 +46,14 @@ def run_audit_consumer(settings: WorkerSettings, stop: threading.Event) -> None:
     engine = make_engine(settings.database_url)
     try:
         AuditConsumer(make_session_factory(engine), settings).run(stop)
+    finally:
+        engine.dispose()
+
+
+def run_stats_consumer(settings: WorkerSettings, stop: threading.Event) -> None:
+    engine = make_engine(settings.database_url)
+    try:
+        StatsConsumer(make_session_factory(engine), settings).run(stop)
     finally:
         engine.dispose()
 

@@ -3,7 +3,10 @@
 import random
 from datetime import UTC, datetime
 
+import pytest
+
 from coordination.config import Settings
+from events.broker import EmbeddedBroker
 from tests.support.seed_story import (
     AGE_BANDS,
     ARRESTS,
@@ -19,11 +22,14 @@ from tests.support.seed_story import (
 )
 
 
-def test_seed_story_statistics_give_back_the_seed_figures(settings: Settings) -> None:
+@pytest.mark.kafka
+def test_seed_story_statistics_give_back_the_seed_figures(
+    settings: Settings, broker: EmbeddedBroker
+) -> None:
     # A March long ago (the 1800s are this test's), so no other test's data falls in it.
     start = datetime(random.randint(1800, 1899), 3, 1, tzinfo=UTC)
     story = plan_seed_story(start)
-    with story_world(settings, start) as world:
+    with story_world(settings, start, broker) as world:
         replay(world, story)
 
         stats = world.stats(story.start, story.end)

@@ -9,17 +9,28 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from coordination.config import Settings
+from events.broker import EmbeddedBroker
 from tests.support.seed_story import StoryWorld, story_world
 
 # Each test gets a month of its own in 1900-1969, where no other test's data falls.
 MONTHS = itertools.count(random.randrange(0, 70 * 12 - 100))
 
 
+def a_month_of_its_own() -> datetime:
+    month = next(MONTHS)
+    return datetime(1900 + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+
+
 @pytest.fixture
 def world(settings: Settings) -> Iterator[StoryWorld]:
-    month = next(MONTHS)
-    start = datetime(1900 + month // 12, month % 12 + 1, 1, tzinfo=UTC)
-    with story_world(settings, start) as world:
+    with story_world(settings, a_month_of_its_own()) as world:
+        yield world
+
+
+@pytest.fixture
+def streamed_world(settings: Settings, broker: EmbeddedBroker) -> Iterator[StoryWorld]:
+    """Support actions are counted from the stats consumer's rollup: it runs here."""
+    with story_world(settings, a_month_of_its_own(), broker) as world:
         yield world
 
 
@@ -92,7 +103,11 @@ def test_percentages_are_of_true_counts_rounded(world: StoryWorld) -> None:
     assert stats["victims_by_age_band_percent"]["30s"] == 42
 
 
-def test_a_small_service_count_next_to_the_total_hides_another_type(world: StoryWorld) -> None:
+@pytest.mark.kafka
+def test_a_small_service_count_next_to_the_total_hides_another_type(
+    streamed_world: StoryWorld,
+) -> None:
+    world = streamed_world
     (case_id,) = open_cases(world, {"20s": 1})
     with world.at(world.clock.at + timedelta(days=2)):
         world.record_service(case_id, "deletion_support", 20)

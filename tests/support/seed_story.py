@@ -18,7 +18,7 @@ any moment the test picks (choose a far-away period, so other tests' data stays 
 
 import random
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,7 +28,9 @@ from flask import Flask
 from coordination.app import create_app
 from coordination.config import Settings
 from coordination.runtime import runtime
+from events.broker import EmbeddedBroker
 from tests.support.agencies import Agencies, Agency
+from tests.support.stats_stream import stats_stream, wait_until_rolled_up
 
 # ---- the seed's figures ------------------------------------------------------------------
 
@@ -87,6 +89,10 @@ class StoryWorld:
     auditor: Agency
     # Each kind of request is checked against openapi.yaml the first few times, not thousands.
     checked: dict[str, int] = field(default_factory=dict)
+    # Support actions are counted from the stats consumer's rollup: a world that records
+    # services runs it (story_world's broker), and `stats` waits until it has applied them.
+    streamed: bool = False
+    services: list[str] = field(default_factory=list)
 
     def post(self, by: Agency, kind: str, path: str, **kwargs: Any) -> Any:
         seen = self.checked.get(kind, 0)
@@ -164,7 +170,7 @@ class StoryWorld:
         ref.version = _version(response)
 
     def record_service(self, case_id: str, service_type: str, count: int) -> None:
-        _created(
+        created = _created(
             self.post(
                 self.center,
                 "service",
@@ -172,8 +178,12 @@ class StoryWorld:
                 json={"type": service_type, "delivered_at": _iso(self.clock.at), "count": count},
             )
         )
+        self.services.append(str(created["id"]))
 
     def stats(self, start: datetime, end: datetime, **params: str) -> dict[str, Any]:
+        if self.services:
+            assert self.streamed, "services recorded: pass the broker to story_world"
+            wait_until_rolled_up(runtime(self.app), self.services)
         query = "&".join(f"{k}={v}" for k, v in {"from": _iso(start), "to": _iso(end)}.items())
         extra = "".join(f"&{k}={v}" for k, v in params.items())
         response = self.auditor.get(f"/v1/stats?{query.replace('+', '%2B')}{extra}")
@@ -206,8 +216,11 @@ def _iso(moment: datetime) -> str:
 
 
 @contextmanager
-def story_world(settings: Settings, start: datetime) -> Iterator[StoryWorld]:
-    """An app on the test database with the story's clock, and the story's agencies."""
+def story_world(
+    settings: Settings, start: datetime, broker: EmbeddedBroker | None = None
+) -> Iterator[StoryWorld]:
+    """An app on the test database with the story's clock, and the story's agencies; with a
+    broker, the relay and the stats consumer run next to it (needed to count services)."""
     clock = StoryClock(start)
     app = create_app(settings, clock=clock)
     # SQLite: one idle connection kept open for the story, so the per-request connections
@@ -217,15 +230,19 @@ def story_world(settings: Settings, start: datetime) -> Iterator[StoryWorld]:
         runtime(app).engine.raw_connection() if settings.database_url.startswith("sqlite") else None
     )
     try:
-        agencies = Agencies(app.test_client(), runtime(app))
-        yield StoryWorld(
-            app=app,
-            clock=clock,
-            center=agencies.new("support_center"),
-            commission=agencies.new("standards_commission"),
-            police=agencies.new("police"),
-            auditor=agencies.new("auditor", scopes="stats.read"),
-        )
+        with ExitStack() as stack:
+            agencies = Agencies(app.test_client(), runtime(app))
+            if broker is not None:
+                stack.enter_context(stats_stream(runtime(app), settings, broker))
+            yield StoryWorld(
+                streamed=broker is not None,
+                app=app,
+                clock=clock,
+                center=agencies.new("support_center"),
+                commission=agencies.new("standards_commission"),
+                police=agencies.new("police"),
+                auditor=agencies.new("auditor", scopes="stats.read"),
+            )
     finally:
         if keeper is not None:
             keeper.close()
