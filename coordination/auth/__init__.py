@@ -6,6 +6,7 @@ from coordination.auth import guard, server
 from coordination.auth.keys import KeyStore
 from coordination.auth.refusals import RefusalCheck
 from coordination.auth.state import EXTENSION, AuthState
+from coordination.auth.token_cache import VerifiedTokens
 from coordination.runtime import runtime
 
 
@@ -17,6 +18,7 @@ def init_app(app: Flask) -> None:
         keys,
         server.build_server(app),
         RefusalCheck(app),
+        VerifiedTokens(keys, settings),
         settings.rate_limit_per_s,
         settings.rate_limit_burst,
     )

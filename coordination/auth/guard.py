@@ -14,9 +14,8 @@ from typing import Any, ParamSpec, TypeVar
 from flask import current_app, g, request
 
 from coordination.auth.state import auth_state
-from coordination.auth.tokens import InvalidToken, verify_access_token
+from coordination.auth.tokens import InvalidToken
 from coordination.http.errors import ApiError
-from coordination.runtime import runtime
 from services.actor import Actor
 from services.clients.scopes import allowed_scopes, format_scopes
 
@@ -88,12 +87,12 @@ def authenticate() -> Actor:
     match = _BEARER.match(header)
     if match is None:
         raise _unauthorized("the Authorization header is malformed")
-    rt = runtime()
+    state = auth_state()
     try:
-        claims = verify_access_token(auth_state().keys, rt.settings, match.group(1))
+        claims = state.tokens.claims(match.group(1))
     except InvalidToken as exc:
         raise _unauthorized(str(exc)) from None
-    refused = auth_state().refusal(claims["client_id"], claims["jti"])
+    refused = state.refusal(claims["client_id"], claims["jti"])
     if refused is not None:
         raise _unauthorized(refused)
     actor = Actor(

@@ -1,4 +1,5 @@
-"""What the auth module keeps per app: the signing keys, the Authlib server and the limiters."""
+"""What the auth module keeps per app: the signing keys, the Authlib server, the limiters and
+what it remembers of tokens and secrets."""
 
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -8,6 +9,7 @@ from flask import Flask, current_app
 from coordination.auth.keys import KeyStore
 from coordination.auth.ratelimit import TokenBuckets
 from coordination.auth.refusals import RefusalCheck
+from coordination.auth.token_cache import VerifiedTokens
 from coordination.auth.verified import VerifiedSecrets
 
 EXTENSION = "coordination.auth"
@@ -28,16 +30,24 @@ class AuthState:
     client_failures: TokenBuckets  # per claimed client id, at the OAuth endpoints
     address_failures: TokenBuckets  # per remote address, at the OAuth endpoints
     refusal: RefusalCheck  # revoked token or disabled client, once per request
+    tokens: VerifiedTokens  # access tokens already verified, by their exact string
     verified_secrets: VerifiedSecrets = field(default_factory=VerifiedSecrets)
 
     @classmethod
     def build(
-        cls, keys: KeyStore, server: Any, refusal: RefusalCheck, rate_per_s: float, burst: int
+        cls,
+        keys: KeyStore,
+        server: Any,
+        refusal: RefusalCheck,
+        tokens: VerifiedTokens,
+        rate_per_s: float,
+        burst: int,
     ) -> "AuthState":
         return cls(
             keys=keys,
             server=server,
             refusal=refusal,
+            tokens=tokens,
             requests=TokenBuckets(rate_per_s, burst),
             client_failures=TokenBuckets(1 / CLIENT_FAILURE_REFILL_S, CLIENT_FAILURE_BURST),
             address_failures=TokenBuckets(1 / ADDRESS_FAILURE_REFILL_S, ADDRESS_FAILURE_BURST),

@@ -16,6 +16,7 @@ from services.clients.commands import (
     UseAssertion,
 )
 from services.clients.models import OAuthClient, RevokedToken, UsedAssertion
+from services.clients.refusals import Refusals, announce
 from services.clients.scopes import ALL_SCOPES, allowed_scopes, format_scopes, parse_scopes
 from services.errors import Conflict, InvalidInput, NotFound
 from services.ids import new_id
@@ -61,6 +62,7 @@ def create_client(cmd: CreateClient, uow: UnitOfWork) -> IssuedCredentials:
         )
         secret = None if jwks is not None else client.set_new_secret(now)
         uow.session.add(client)
+        announce(uow.session, Refusals(clients=frozenset({client.id})))
         uow.commit()
         return IssuedCredentials(
             client.id, secret, org.id, org.kind, client.scope, client.auth_method
@@ -68,11 +70,13 @@ def create_client(cmd: CreateClient, uow: UnitOfWork) -> IssuedCredentials:
 
 
 def disable_client(cmd: DisableClient, uow: UnitOfWork) -> None:
-    """Its token requests fail and its live tokens are refused from the next request on."""
+    """Its token requests fail, and its live tokens are refused by every serving process as soon
+    as the announcement reaches it (services/clients/refusals.py)."""
     with uow:
         client = _get(uow, cmd.client_id)
         if client.disabled_at is None:
             client.disabled_at = uow.clock.now()
+            announce(uow.session, Refusals(disabled=frozenset({client.id})))
             uow.commit()
 
 
@@ -93,7 +97,8 @@ def rotate_secret(cmd: RotateSecret, uow: UnitOfWork) -> IssuedCredentials:
 
 
 def revoke_token(cmd: RevokeToken, uow: UnitOfWork) -> None:
-    """Records the token's id until its expiry; revoking twice is harmless."""
+    """Records the token's id until its expiry and announces it (services/clients/refusals.py);
+    revoking twice is harmless."""
     with uow:
         now = uow.clock.now()
         # Rows of tokens that have expired anyway are no longer needed.
@@ -104,10 +109,11 @@ def revoke_token(cmd: RevokeToken, uow: UnitOfWork) -> None:
                     jti=cmd.jti, client_id=cmd.client_id, expires_at=cmd.expires_at, revoked_at=now
                 )
             )
+            announce(uow.session, Refusals(revoked={cmd.jti: cmd.expires_at.timestamp()}))
         try:
             uow.commit()
         except IntegrityError:
-            uow.rollback()  # revoked by a concurrent request: the same outcome
+            uow.rollback()  # revoked (and announced) by a concurrent request: the same outcome
 
 
 def use_assertion(cmd: UseAssertion, uow: UnitOfWork) -> bool:

@@ -62,8 +62,12 @@ def client_record(session: Session, client_id: str) -> ClientRecord | None:
     )
 
 
-#: Built once: it runs on every API request, so it skips building and hashing a statement.
-REFUSAL = select(
+REVOKED = "the token has been revoked"
+DISABLED = "the client has been disabled"
+
+#: Built once: on SQLite, and on PostgreSQL while a process's memory of refusals cannot be
+#: trusted (coordination/auth/refusals.py), it runs on every API request.
+_REFUSAL = select(
     OAuthClient.disabled_at,
     exists().where(RevokedToken.jti == bindparam("jti")).correlate(None),
 ).where(OAuthClient.id == bindparam("client_id"))
@@ -71,18 +75,14 @@ REFUSAL = select(
 
 def token_refusal(session: Session | Connection, client_id: str, jti: str) -> str | None:
     """Why a validly signed token must still be refused, or None: one query by primary keys."""
-    return refusal_reason(session.execute(REFUSAL, {"client_id": client_id, "jti": jti}).first())
-
-
-def refusal_reason(row: Any) -> str | None:
-    """Reads a row of REFUSAL (or None when the client does not exist)."""
+    row = session.execute(_REFUSAL, {"client_id": client_id, "jti": jti}).first()
     if row is None:
         return "the client no longer exists"
     disabled_at, is_revoked = row
     if is_revoked:
-        return "the token has been revoked"
+        return REVOKED
     if disabled_at is not None:
-        return "the client has been disabled"
+        return DISABLED
     return None
 
 

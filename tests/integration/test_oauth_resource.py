@@ -159,20 +159,20 @@ def test_default_rate_limit_is_sensible() -> None:
     assert defaults.rate_limit_burst >= defaults.rate_limit_per_s
 
 
-# -- the revocation check's own connections (PostgreSQL) -------------------------------------
+# -- connections dropped by the database server (PostgreSQL) --------------------------------
 
 
 def test_guard_survives_its_database_connections_being_dropped(
     app_with_probe: Flask, probe_agencies: Agencies, settings: Settings
 ) -> None:
-    """The check has no pre-ping: a connection the server dropped is noticed by the query,
-    which is tried again on a fresh one; the client never sees it."""
+    """Every idle connection of the database is terminated, the refusals listener's included:
+    the next request is still answered (from the database until the listener is back)."""
     if not settings.database_url.startswith("postgresql"):
         pytest.skip("connections dropped by a database server")
     from sqlalchemy import text
 
     police = probe_agencies.new("police")
-    assert police.get("/v1/probe/one").status_code == 200  # the check's pool has a connection
+    assert police.get("/v1/probe/one").status_code == 200
     with runtime(app_with_probe).engine.connect() as admin:
         dropped = admin.execute(
             text(
