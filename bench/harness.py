@@ -24,6 +24,9 @@ Settings (environment):
     BENCH_POSTGRES_ADMIN_URL=postgresql://postgres@127.0.0.1:5432/postgres
     BENCH_RESULTS=bench/results.json
     BENCH_KEEP=1               keep bench/work/<run>/ (server logs) after a successful run
+    BENCH_DATABASE=NAME        run on database NAME (created if missing, migrated) and keep it,
+                               instead of a scratch one: the stats scenarios then load their
+                               11M rows once and reuse them in every later run
 """
 
 import argparse
@@ -81,6 +84,7 @@ class Config:
     admin_url: str
     results: Path
     keep: bool
+    database: str  # "" for a scratch database
 
     @classmethod
     def from_env(cls) -> "Config":
@@ -113,6 +117,7 @@ class Config:
             ),
             results=Path(env.get("BENCH_RESULTS", REPO / "bench" / "results.json")),
             keep=env.get("BENCH_KEEP", "") not in ("", "0"),
+            database=env.get("BENCH_DATABASE", ""),
         )
 
     def connections_of(self, scenario: HttpScenario) -> tuple[int, ...]:
@@ -132,7 +137,14 @@ def progress(message: str) -> None:
 
 
 @contextmanager
-def scratch_database(admin_url: str) -> Iterator[str]:
+def scratch_database(admin_url: str, kept: str = "") -> Iterator[str]:
+    if kept:  # BENCH_DATABASE: created the first time, never dropped
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as admin:
+            found = admin.execute("SELECT FROM pg_database WHERE datname = %s", (kept,))
+            if found.fetchone() is None:
+                admin.execute(f'CREATE DATABASE "{kept}"')
+        yield admin_url.rsplit("/", 1)[0] + "/" + kept
+        return
     name = f"bench_{secrets.token_hex(4)}"
     with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
@@ -436,8 +448,8 @@ def measure(
     extras: dict[str, dict[str, Any]] = {}
     skipped: dict[str, str] = {}
     with ExitStack() as stack:
-        database_url = stack.enter_context(scratch_database(config.admin_url))
-        progress(f"database {database_url.rsplit('/', 1)[1]} created")
+        database_url = stack.enter_context(scratch_database(config.admin_url, config.database))
+        progress(f"database {database_url.rsplit('/', 1)[1]}")
         broker = stack.enter_context(EmbeddedBroker())
         context = Context(
             database_url=database_url,
