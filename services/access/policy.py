@@ -18,7 +18,7 @@ did not exist.
 """
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from services.actor import Actor
 from services.cases.models import Case
@@ -198,10 +198,12 @@ def can_see_referral(actor: Actor, referral: Referral) -> bool:
 def visible_referral(
     session: Session, actor: Actor, referral_id: str, *, for_update: bool = False
 ) -> Referral:
-    stmt = select(Referral).where(Referral.id == referral_id)
+    # The shared items in the same round trip (a referral's answer lists them): one query,
+    # not the relationship's second SELECT. Only the referral's row is locked.
+    stmt = select(Referral).options(joinedload(Referral.shared)).where(Referral.id == referral_id)
     if for_update:
-        stmt = stmt.with_for_update()
-    referral = session.scalars(stmt).one_or_none()
+        stmt = stmt.with_for_update(of=Referral)
+    referral = session.scalars(stmt).unique().one_or_none()
     if referral is None or not can_see_referral(actor, referral):
         raise NotFound("no such referral")
     return referral
