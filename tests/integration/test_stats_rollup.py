@@ -1,6 +1,6 @@
 """The daily rollup of support actions, kept by the stats consumer on the real broker, always
 equals a recount from the recorded services: after activity over HTTP, for a period cut
-inside days, and after the whole topic is read again."""
+inside days, after the whole topic is read again, and run as `coordination consume stats`."""
 
 import random
 from collections.abc import Iterator
@@ -16,7 +16,8 @@ from events.consumers.stats import StatsConsumer
 from services.consumers.models import ConsumerOffset
 from services.stats.rollup import recount, rolled_up
 from tests.support.seed_story import StoryWorld, story_world
-from tests.support.stream import with_broker
+from tests.support.stats_stream import wait_until_rolled_up
+from tests.support.stream import make_relay, running, stop_gently, with_broker, worker_process
 
 pytestmark = pytest.mark.kafka
 
@@ -110,3 +111,21 @@ def test_a_period_cut_inside_days_counts_its_hours_from_the_services(world: Stor
     }
     assert stats["support_actions"]["total"] == 3 + 7 + 1 + 4
     assert within_a_day["support_actions"]["total"] == "<5"  # the 13:00 consultation: 3
+
+
+def test_coordination_consume_stats_keeps_the_rollup(
+    settings: Settings, broker: EmbeddedBroker
+) -> None:
+    start = datetime(1700, 1, 1, tzinfo=UTC) + timedelta(days=random.randrange(0, 99 * 365))
+    # A world without the in-process consumer: the command is the only stats consumer here.
+    with story_world(settings, start) as world:
+        record(world)
+        rt = runtime(world.app)
+        consumer = worker_process(settings, broker, "consume", "stats")
+        try:
+            with running(make_relay(rt, with_broker(settings, broker))):
+                wait_until_rolled_up(rt, world.services)
+        finally:
+            errors = stop_gently(consumer)
+        rollup, facts = rollup_and_recount(rt, start.date())
+    assert rollup == facts == expected(start.date()), errors
