@@ -11,12 +11,14 @@
    offsets, dedupe rows); the checkpointer signs the grown tree every second. Throughput =
    entries appended / time from the first appended entry to the last, sampled from
    `audit_tree_state` every 50 ms. Also: how long after the last entry its checkpoint was
-   signed, and the CPU each process used (a process near 100 % of a core is the limit).
+   signed, and the CPU each process used (a process near 100 % of a core is the limit). On a
+   server without autovacuum (the shared test server) the dedupe tables are ANALYZEd every 3 s
+   as autovacuum would (BENCH_ANALYZE_EVERY_S; 0: never).
 3. The same run's ceiling without Kafka: `append_entries` called directly with batches of the
    consumer's size, committed per batch, on the same database.
 
-`--profile DIR` also runs py-spy on the consumer while it drains and writes the flame graph
-and a summary of where its time went. Prints one JSON object; progress goes to stderr.
+`--profile DIR` also runs py-spy on the consumer while it drains (raw stacks in DIR) and
+reports where its samples were. Prints one JSON object; progress goes to stderr.
 """
 
 import argparse
@@ -28,6 +30,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -53,6 +56,7 @@ ADMIN_URL = os.environ.get(
 DATABASE = "bench_audit_consumer"
 BATCH = 500  # StreamConsumer's max_records: the most one poll (one transaction) holds
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+ANALYZE_EVERY_S = float(os.environ.get("BENCH_ANALYZE_EVERY_S", 3))  # 0: never (see Analyzer)
 
 
 def log(message: str) -> None:
@@ -162,27 +166,52 @@ def sample_sizes(rt: Runtime, target: int, timeout_s: float) -> tuple[float, flo
     raise SystemExit(f"the consumer did not append {target} entries in {timeout_s} s")
 
 
+class Analyzer(threading.Thread):
+    """What autovacuum does while tables grow, for a server that runs without it (like the
+    shared test server): ANALYZE the tables the consumer queries every few seconds. Without
+    fresh statistics PostgreSQL plans the dedupe lookups (`event_id IN (...500 ids)`) as scans
+    of every row so far, and the drain slows as the log grows."""
+
+    def __init__(self, rt: Runtime) -> None:
+        super().__init__(daemon=True)
+        self.rt = rt
+        self.stop = threading.Event()
+        self.runs = 0
+
+    def run(self) -> None:
+        with self.rt.engine.connect() as connection:
+            autovacuum = connection.execute(text("SHOW autovacuum")).scalar_one()
+            if autovacuum == "on" or not ANALYZE_EVERY_S:
+                return
+            connection.rollback()
+            while not self.stop.wait(ANALYZE_EVERY_S):
+                connection.execute(text("ANALYZE processed_events, audit_entries"))
+                connection.commit()
+                self.runs += 1
+
+
 def profile_summary(raw: Path) -> dict[str, Any]:
-    """Where the consumer's samples were: by innermost frame, and by frame anywhere on the stack
-    (each counted once per sample), the top ten of each as a share of all samples."""
+    """Where the consumer's samples were, as shares of all samples: by innermost frame, and by
+    function of ours (events/, services/) anywhere on the stack, counted once per sample."""
     own: collections.Counter[str] = collections.Counter()
-    anywhere: collections.Counter[str] = collections.Counter()
+    ours: collections.Counter[str] = collections.Counter()
     total = 0
     for line in raw.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack:
             continue
         count = int(count_text)
-        frames = [re.sub(r"\(.*/", "(", frame) for frame in stack.split(";")]
+        frames = stack.split(";")
         total += count
         own[frames[-1]] += count
-        for frame in set(frames):
-            anywhere[frame] += count
+        for frame in {re.sub(r":\d+\)$", ")", f) for f in frames}:  # one entry per function
+            if "(events/" in frame or "(services/" in frame:
+                ours[frame] += count
 
-    def top(counter: collections.Counter[str]) -> list[str]:
-        return [f"{100 * n / total:.1f}% {frame}" for frame, n in counter.most_common(10)]
+    def top(counter: collections.Counter[str], n: int) -> list[str]:
+        return [f"{100 * k / total:.1f}% {frame}" for frame, k in counter.most_common(n)]
 
-    return {"samples": total, "self": top(own), "inclusive": top(anywhere)}
+    return {"samples": total, "innermost": top(own, 10), "ours": top(ours, 15)}
 
 
 def through_consumer(
@@ -218,10 +247,14 @@ def through_consumer(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+    analyzer = Analyzer(rt)
+    analyzer.start()
     try:
         first, last, signed = sample_sizes(rt, count, timeout_s=900)
         cpu = {"consumer": cpu_seconds(consumer.pid), "checkpointer": cpu_seconds(checkpointer.pid)}
     finally:
+        analyzer.stop.set()
+        analyzer.join()
         if spy is not None:
             spy.send_signal(2)  # SIGINT: py-spy writes its output and exits
             spy.wait(timeout=60)
@@ -233,6 +266,7 @@ def through_consumer(
         checkpoints = session.execute(text("SELECT count(*) FROM audit_checkpoints")).scalar_one()
     elapsed = last - first
     figures: dict[str, Any] = {
+        "analyze_runs": analyzer.runs,
         "entries": count,
         "seconds": round(elapsed, 2),
         "entries_per_s": round(count / elapsed),

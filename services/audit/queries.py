@@ -21,6 +21,8 @@ from services.errors import InvalidInput, NotFound
 from services.pagination import Page, PageRequest
 
 LIST_NAME = "audit-entries"
+#: Entry indexes are BIGINT: no log is larger, and larger positions would not even bind.
+MAX_TREE_SIZE = 2**63 - 1
 
 
 def list_entries(
@@ -128,6 +130,7 @@ def prove_inclusion(session: Session, actor: Actor, index: int, size: int | None
     _outside_a_transaction(session)
     if size is None:
         size = _latest_signed_size(session)
+    _check_possible(size)
     if not 0 <= index < size:
         raise InvalidInput(
             f"index must be from 0 to {size - 1}" if size else "the tree is empty",
@@ -157,6 +160,7 @@ def prove_consistency(session: Session, first: int, second: int | None) -> Consi
     _outside_a_transaction(session)
     if second is None:
         second = _latest_signed_size(session)
+    _check_possible(second)
     if not 0 < first <= second:
         raise InvalidInput(
             f"first must be from 1 to second ({second})",
@@ -186,6 +190,11 @@ def _outside_a_transaction(session: Session) -> None:
     puts the connection's own isolation level back when the session ends."""
     if not session.in_transaction() and session.get_bind().dialect.name == "postgresql":
         session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
+def _check_possible(size: int) -> None:
+    if size > MAX_TREE_SIZE:
+        raise NotFound(f"no log has more than {MAX_TREE_SIZE} entries")
 
 
 def _check_size(size: int, current: int) -> None:

@@ -255,6 +255,10 @@ def test_proofs_beyond_the_log_answer_404(agencies: Agencies) -> None:
     auditor = agencies.new("auditor")
     assert auditor.get("/v1/audit/proofs/inclusion?index=0&tree_size=999999999").status_code == 404
     assert auditor.get("/v1/audit/proofs/consistency?first=1&second=999999999").status_code == 404
+    # Beyond any BIGINT index, too: a 404, not a database error.
+    huge = 10**20
+    assert auditor.get(f"/v1/audit/proofs/inclusion?index=0&tree_size={huge}").status_code == 404
+    assert auditor.get(f"/v1/audit/proofs/consistency?first=1&second={huge}").status_code == 404
 
 
 def test_proofs_read_logarithmically_many_rows(agencies: Agencies, rt: Runtime) -> None:

@@ -141,6 +141,11 @@ def test_a_size_beyond_the_log_is_not_found(rt: Runtime) -> None:
             prove_inclusion(session, AUDITOR, 0, tree.size + 1)
         with pytest.raises(NotFound, match=f"has {tree.size} entries"):
             prove_consistency(session, 1, tree.size + 1)
+        # Beyond BIGINT: refused before any position is computed or bound.
+        with pytest.raises(NotFound, match="no log has more"):
+            prove_inclusion(session, AUDITOR, 0, 2**70)
+        with pytest.raises(NotFound, match="no log has more"):
+            prove_consistency(session, 1, 2**63)
 
 
 def test_the_connection_a_proof_used_is_transactional_again(rt: Runtime) -> None:
