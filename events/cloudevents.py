@@ -8,10 +8,9 @@ request: the audit consumer needs them, and they are ids, never personal data.
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from services.messages import EVENT_TYPE_PREFIX
-from services.outbox.models import OutboxMessage
 
 SPECVERSION = "1.0"
 SOURCE = "/coordination"
@@ -23,7 +22,29 @@ def format_time(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def encode(row: OutboxMessage) -> bytes:
+class OutboxRecord(Protocol):
+    """What `encode` reads of an outbox row: an `OutboxMessage`, or a plain row of its columns
+    (the relay reads those, without the ORM's per-object cost)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def time(self) -> datetime: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def data(self) -> str: ...
+    @property
+    def actor_org(self) -> str: ...
+    @property
+    def actor_client_id(self) -> str: ...
+    @property
+    def request_id(self) -> str: ...
+
+
+def encode(row: OutboxRecord) -> bytes:
     """The CloudEvent of one outbox row, as the bytes of a Kafka record value."""
     head = {
         "specversion": SPECVERSION,

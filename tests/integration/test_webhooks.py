@@ -143,7 +143,9 @@ def test_delivery_is_marked_failed_after_the_retry_window(rt: Runtime, agencies:
     with Receiver(failures=10**6) as broken:
         subscription = subscribe(police, broken.url)
         announce_referrals(rt, police.org, 1)
-        options = WebhookOptions(retry_base_s=0.05, retry_window_s=0.3, poll_interval_s=0.02)
+        # Waits of 0.05, 0.1, 0.2, 0.4 and 0.8 s: a sixth attempt would fall past the window, and
+        # a first attempt delayed by a busy machine still leaves room for a second.
+        options = WebhookOptions(retry_base_s=0.05, retry_window_s=1.5, poll_interval_s=0.02)
         with running(WebhookSender(rt.session_factory, options=options)):
             wait_for(
                 lambda: (
