@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from coordination.config import Settings
 from coordination.http import access_records
@@ -19,6 +19,7 @@ from events import cloudevents
 from events.broker import EmbeddedBroker
 from services.access_records.commands import RecordAccess
 from services.audit.models import AuditEntry
+from services.db import is_sqlite
 from services.messages import TOPIC_AUDIT
 from services.outbox.models import OutboxMessage
 from tests.conftest import unique
@@ -199,3 +200,29 @@ def test_a_database_failure_is_logged_and_counted_and_the_answer_still_sent(
     [logged] = [r for r in caplog.records if r.getMessage() == "access record not written"]
     assert logged.exc_info is not None
     assert "database unavailable" in str(logged.exc_info[1])
+
+
+def test_a_dropped_writer_connection_loses_no_record(
+    rt: Runtime, agencies: Agencies, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The server drops every connection (a restart, a failover) while the writer thread is
+    alive: the next record goes through on a fresh connection, none lost and none logged."""
+    if is_sqlite(database_url):
+        pytest.skip("a server-side disconnect: PostgreSQL only")
+    police = agencies.new("police")
+    assert police.get("/v1/notifications?after=0").status_code == 200  # the writer connected
+    with rt.engine.connect() as connection:
+        dropped = connection.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                " AND backend_type = 'client backend'"
+            )
+        ).scalar_one()
+    assert dropped >= 1
+    request_id = unique("req")
+    with caplog.at_level(logging.ERROR, logger="coordination.access_records"):
+        response = police.get("/v1/notifications?after=0", headers={"X-Request-Id": request_id})
+    assert response.status_code == 200
+    assert record_of(rt, request_id)[1]["status"] == 200
+    assert not [r for r in caplog.records if r.getMessage() == "access record not written"]
