@@ -11,11 +11,13 @@ always the current size. Each append writes the entry and every perfect subtree 
 completes, so any root or proof later needs only O(log n) node reads.
 """
 
+import functools
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import TextClause, insert, select, text
+from sqlalchemy import Table, TextClause, insert, select, text
 from sqlalchemy.orm import Session
 
 from services.audit.merkle import SubtreeHashes, completed_subtrees
@@ -235,12 +237,42 @@ def append_entries(session: Session, drafts: Sequence[EntryDraft]) -> list[Audit
             node_rows.append({"level": node.level, "index": node.index, "hash": node.hash})
         size += 1
     if entries:
-        # Core executemany inserts: several times faster than flushing ORM objects one by one.
-        session.execute(
-            insert(AuditEntry),
+        _insert_rows(
+            session,
+            AuditEntry.__table__,
             [{"index": e.index, "leaf_hash": e.leaf_hash, **_fields(e)} for e in entries],
         )
-        session.execute(insert(AuditTreeNode), node_rows)
+        _insert_rows(session, AuditTreeNode.__table__, node_rows)
         state.size = size
         session.flush()
     return entries
+
+
+def _insert_rows(session: Session, table: Table, rows: list[dict[str, object]]) -> None:
+    """Insert many rows. On PostgreSQL as one JSON document in one constant statement
+    (`json_populate_recordset` over the table's row type): executemany's per-row parameter
+    handling was a third of the audit consumer's time. Elsewhere (SQLite, in-process) a Core
+    executemany."""
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(table), rows)
+        return
+    document = json.dumps([{k: _json_value(v) for k, v in row.items()} for row in rows])
+    session.execute(_json_insert(table), {"rows": document})
+
+
+def _json_value(value: object) -> object:
+    # The text forms PostgreSQL reads back into the columns' types: timestamptz, bytea.
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return "\\x" + value.hex()
+    return value
+
+
+@functools.cache
+def _json_insert(table: Table) -> TextClause:
+    names = ", ".join(f'"{column.name}"' for column in table.columns)
+    return text(
+        f"INSERT INTO {table.name} ({names}) SELECT {names}"  # noqa: S608 - our own table
+        f" FROM json_populate_recordset(NULL::{table.name}, CAST(:rows AS json))"
+    )
