@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Table, TextClause, insert, select, text
+from sqlalchemy import TextClause, insert, select, text
 from sqlalchemy.orm import Session
 
 from services.audit.merkle import SubtreeHashes, completed_subtrees
@@ -28,6 +28,7 @@ from services.audit.models import (
     compute_leaf_hash,
     entry_document,
 )
+from services.db import Base
 
 STATE_ROW_ID = 1
 
@@ -239,25 +240,25 @@ def append_entries(session: Session, drafts: Sequence[EntryDraft]) -> list[Audit
     if entries:
         _insert_rows(
             session,
-            AuditEntry.__table__,
+            AuditEntry,
             [{"index": e.index, "leaf_hash": e.leaf_hash, **_fields(e)} for e in entries],
         )
-        _insert_rows(session, AuditTreeNode.__table__, node_rows)
+        _insert_rows(session, AuditTreeNode, node_rows)
         state.size = size
         session.flush()
     return entries
 
 
-def _insert_rows(session: Session, table: Table, rows: list[dict[str, object]]) -> None:
+def _insert_rows(session: Session, model: type[Base], rows: list[dict[str, object]]) -> None:
     """Insert many rows. On PostgreSQL as one JSON document in one constant statement
     (`json_populate_recordset` over the table's row type): executemany's per-row parameter
     handling was a third of the audit consumer's time. Elsewhere (SQLite, in-process) a Core
     executemany."""
     if session.get_bind().dialect.name != "postgresql":
-        session.execute(insert(table), rows)
+        session.execute(insert(model), rows)
         return
     document = json.dumps([{k: _json_value(v) for k, v in row.items()} for row in rows])
-    session.execute(_json_insert(table), {"rows": document})
+    session.execute(_json_insert(model), {"rows": document})
 
 
 def _json_value(value: object) -> object:
@@ -270,9 +271,10 @@ def _json_value(value: object) -> object:
 
 
 @functools.cache
-def _json_insert(table: Table) -> TextClause:
-    names = ", ".join(f'"{column.name}"' for column in table.columns)
+def _json_insert(model: type[Base]) -> TextClause:
+    table = model.__tablename__
+    names = ", ".join(f'"{column.name}"' for column in model.__table__.columns)
     return text(
-        f"INSERT INTO {table.name} ({names}) SELECT {names}"  # noqa: S608 - our own table
-        f" FROM json_populate_recordset(NULL::{table.name}, CAST(:rows AS json))"
+        f"INSERT INTO {table} ({names}) SELECT {names}"  # noqa: S608 - our own table
+        f" FROM json_populate_recordset(NULL::{table}, CAST(:rows AS json))"
     )
