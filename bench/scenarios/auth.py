@@ -4,8 +4,9 @@ the same server as the service (bench/auth_app.py, 2 workers x 8 threads), loade
 
 - `auth_none`:  GET /bench/ping, no token;
 - `auth_token`: GET /bench/ping-authed, the same view behind `@authorize`: the bearer token
-  verified (ES256 signature, header, claims), the revoked-token / disabled-client check (one
-  indexed query), the actor built. Target: at least 85 % of `auth_none`.
+  verified (ES256 signature, header, claims; after its first request from the process's memory
+  of verified tokens), the revoked-token / disabled-client check (from memory on PostgreSQL,
+  coordination/auth/refusals.py), the actor built. Target: at least 85 % of `auth_none`.
 - `auth_v1`:    GET /v1/bench/ping, the same under /v1 as every API request meets it: plus
   the per-client token bucket and the access record each /v1 request writes (a commit).
 
