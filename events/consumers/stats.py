@@ -1,14 +1,15 @@
 """The stats consumer: keeps the daily rollup of support actions from `service.recorded`.
 
-Each batch adds its services' counts per UTC day and type to `stats_support_actions_daily`,
-in the batch transaction that also records the event ids and the offsets (events/consumers/
-base.py): an event read twice (a replay, a duplicate) is added once. The statistics read the
-rollup for whole days (services.stats.queries) instead of summing millions of services.
+Each batch rolls up the services its events name (services.stats.rollup.roll_up): one
+statement flags those not rolled up yet and returns them, and their counts per UTC day and type
+are added to `stats_support_actions_daily`, in the batch transaction that also records the
+event ids and the offsets (events/consumers/base.py). A service is added once however many
+events name it (a replay, a duplicate under another id); the figures come from its row, not
+from the event. The statistics read the rollup for whole days (services.stats.queries) instead
+of summing millions of services.
 """
 
-from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from events.cloudevents import ReceivedEvent
 from events.consumers.base import StreamConsumer
 from services.messages import TOPIC_EVENTS, DomainEvent
-from services.stats.rollup import DayAndType, add_support_actions, utc_day
+from services.stats.rollup import roll_up
 from services.support.events import ServiceRecorded
 
 
@@ -26,27 +27,26 @@ class StatsConsumer(StreamConsumer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._actions: Counter[DayAndType] = Counter()
+        self._services: set[str] = set()
 
     def apply(self, session: Session, event: ReceivedEvent, topic: str) -> Sequence[DomainEvent]:
         if event.type == ServiceRecorded.type:
-            # Summed in memory, written once per batch: one upsert per day and type touched.
-            self._actions[support_actions(event)] += int(event.data["count"])
+            # Gathered, rolled up once per batch: one UPDATE, one upsert per day and type.
+            self._services.add(service_id(event))
         return ()
 
     def start_batch(self) -> None:
-        self._actions = Counter()
+        self._services = set()
 
     def finish_batch(self, session: Session) -> Sequence[DomainEvent]:
-        actions, self._actions = self._actions, Counter()
-        add_support_actions(session, actions)
+        services, self._services = self._services, set()
+        roll_up(session, services)
         return ()
 
 
-def support_actions(event: ReceivedEvent) -> DayAndType:
-    """The rollup row of a `service.recorded` event: the UTC day it was delivered, its type.
-    A record without them raises, and is dead-lettered."""
-    delivered_at = datetime.fromisoformat(str(event.data["delivered_at"]).replace("Z", "+00:00"))
-    if delivered_at.tzinfo is None:
-        raise ValueError("delivered_at without a time zone")
-    return utc_day(delivered_at), str(event.data["service_type"])
+def service_id(event: ReceivedEvent) -> str:
+    """The service a `service.recorded` event names. One without raises, and is dead-lettered."""
+    value = event.data["service_id"]
+    if not isinstance(value, str) or not value:
+        raise ValueError("service.recorded without a service id")
+    return value

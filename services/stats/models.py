@@ -3,9 +3,11 @@ large database (bench/run stats), and one rollup kept by a consumer of the event
 
 The rollup holds the support actions per UTC day and type. It is the one figure too large to
 count from the facts within the one-second target (a year is millions of services); it is
-not a second set of counters written next to the facts: only the stats consumer
-(events/consumers/stats.py) adds to it, once per `service.recorded` event (deduplicated on
-the event id), and tests/integration/test_stats_rollup.py proves it equals a recount."""
+not a second set of counters written next to the facts: each service is added once, by the
+statement that flags it `rolled_up` (services.stats.rollup): the stats consumer
+(events/consumers/stats.py) for the services its `service.recorded` events name, migration
+0011 for those recorded before. tests/integration/test_stats_rollup.py proves it equals a
+recount."""
 
 from datetime import date
 

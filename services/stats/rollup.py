@@ -1,10 +1,19 @@
-"""The daily rollup of support actions (services.stats.models.SupportActionsDaily): adding to
-it (the stats consumer's only write), and the recount from the facts it must always equal."""
+"""The daily rollup of support actions (services.stats.models.SupportActionsDaily): adding
+services to it (the stats consumer's only write), and the recount from the facts it must
+always equal.
 
-from collections.abc import Mapping
+A service is added by the one statement that turns its `rolled_up` flag from false to true and
+returns it, in the transaction that adds it to the rollup: whatever names a service (an event,
+its replay, a duplicate under another id), it is added exactly once. So the rollup always
+equals the recount of the rolled-up services; migration 0011 rolled up every service recorded
+before the flag existed, and the consumer rolls up each one recorded since.
+"""
+
+from collections import Counter
+from collections.abc import Collection, Mapping
 from datetime import UTC, date, datetime, time
 
-from sqlalchemy import func, select
+from sqlalchemy import ARRAY, ColumnElement, String, any_, cast, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -20,6 +29,34 @@ def utc_day(moment: datetime) -> date:
 
 def day_start(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def roll_up(session: Session, service_ids: Collection[str]) -> int:
+    """Add to the rollup those of these services it does not hold yet, and flag them; returns
+    how many it added. Unknown ids are skipped (a service of another database, say)."""
+    if not service_ids:
+        return 0
+    actions: Counter[DayAndType] = Counter()
+    added = 0
+    for delivered_at, service_type, count in session.execute(
+        update(SupportService)
+        .where(_one_of(session, service_ids), ~SupportService.rolled_up)
+        .values(rolled_up=True)
+        .returning(SupportService.delivered_at, SupportService.type, SupportService.count)
+        .execution_options(synchronize_session=False)
+    ):
+        actions[(utc_day(delivered_at), service_type)] += int(count)
+        added += 1
+    add_support_actions(session, actions)
+    return added
+
+
+def _one_of(session: Session, service_ids: Collection[str]) -> ColumnElement[bool]:
+    """`id IN ids`; on PostgreSQL `= ANY(array)`: one parameter rather than one per id."""
+    ids = list(service_ids)
+    if session.get_bind().dialect.name == "postgresql":
+        return SupportService.id == any_(cast(ids, ARRAY(String)))
+    return SupportService.id.in_(ids)
 
 
 def add_support_actions(session: Session, actions: Mapping[DayAndType, int]) -> None:
@@ -47,15 +84,19 @@ def rolled_up(session: Session, first: date, end: date) -> dict[DayAndType, int]
     return {(day, service_type): int(actions) for day, service_type, actions in rows}
 
 
-def recount(session: Session, first: date, end: date) -> dict[DayAndType, int]:
-    """The same figures counted from the recorded services: what `rolled_up` must equal."""
+def recount(
+    session: Session, first: date, end: date, *, rolled_up_only: bool = False
+) -> dict[DayAndType, int]:
+    """The same figures counted from the recorded services. `rolled_up` always equals the
+    recount of the rolled-up services; once the stats consumer has caught up, of them all."""
+    stmt = select(SupportService.delivered_at, SupportService.type, SupportService.count).where(
+        SupportService.delivered_at >= day_start(first),
+        SupportService.delivered_at < day_start(end),
+    )
+    if rolled_up_only:
+        stmt = stmt.where(SupportService.rolled_up)
     totals: dict[DayAndType, int] = {}
-    for delivered_at, service_type, count in session.execute(
-        select(SupportService.delivered_at, SupportService.type, SupportService.count).where(
-            SupportService.delivered_at >= day_start(first),
-            SupportService.delivered_at < day_start(end),
-        )
-    ):
+    for delivered_at, service_type, count in session.execute(stmt):
         key = (utc_day(delivered_at), service_type)
         totals[key] = totals.get(key, 0) + int(count)
     return totals

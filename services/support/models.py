@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.db import Base
@@ -34,6 +34,9 @@ class SupportService(Base, Aggregate):
     )
     recorded_by_org: Mapped[str] = mapped_column(String(64), ForeignKey("orgs.id"))
     recorded_at: Mapped[datetime]
+    # Whether the statistics' daily rollup holds this service yet: turned true only by the
+    # statement that adds it there (services.stats.rollup), so it is added exactly once.
+    rolled_up: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (
         CheckConstraint(

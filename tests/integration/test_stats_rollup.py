@@ -1,23 +1,41 @@
 """The daily rollup of support actions, kept by the stats consumer on the real broker, always
 equals a recount from the recorded services: after activity over HTTP, for a period cut
-inside days, after the whole topic is read again, and run as `coordination consume stats`."""
+inside days, after the whole topic is read again, after the same services' events are
+published again under other ids, run as `coordination consume stats`, and on a database that
+held services before the rollup existed (migration 0011, with no consumer run)."""
 
+import dataclasses
 import random
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
-from sqlalchemy import delete
+from alembic import command
+from sqlalchemy import delete, func, select
 
 from coordination.config import Settings
 from coordination.runtime import Runtime, runtime
 from events.broker import EmbeddedBroker
 from events.consumers.stats import StatsConsumer
-from services.consumers.models import ConsumerOffset
+from migrations import alembic_config
+from services.consumers.models import ConsumerOffset, ProcessedEvent
+from services.ids import new_id
+from services.messages import EVENT_TYPE_PREFIX
+from services.outbox.models import OutboxMessage
 from services.stats.rollup import recount, rolled_up
+from services.support.events import ServiceRecorded
+from tests.support.scratch_database import scratch_database
 from tests.support.seed_story import StoryWorld, story_world
-from tests.support.stats_stream import wait_until_rolled_up
-from tests.support.stream import make_relay, running, stop_gently, with_broker, worker_process
+from tests.support.stats_stream import stats_stream, unapplied, wait_until_rolled_up
+from tests.support.stream import (
+    make_relay,
+    running,
+    stop_gently,
+    wait_for,
+    with_broker,
+    worker_process,
+)
 
 pytestmark = pytest.mark.kafka
 
@@ -50,18 +68,62 @@ def record(world: StoryWorld) -> None:
             world.record_service(case_id, service_type, count)
 
 
-def expected(start: date) -> dict[tuple[date, str], int]:
+def expected(start: date, times: int = 1) -> dict[tuple[date, str], int]:
     totals: dict[tuple[date, str], int] = {}
     for days, _, service_type, count in SERVICES:
         key = (start + timedelta(days=days), service_type)
-        totals[key] = totals.get(key, 0) + count
+        totals[key] = totals.get(key, 0) + times * count
     return totals
 
 
 def rollup_and_recount(rt: Runtime, first: date) -> tuple[dict[tuple[date, str], int], ...]:
+    """The rollup, the recount of the services it holds (always equal), and of all services
+    (equal once the stats consumer has caught up)."""
     end = first + timedelta(days=7)
     with rt.session_factory() as session:
-        return rolled_up(session, first, end), recount(session, first, end)
+        return (
+            rolled_up(session, first, end),
+            recount(session, first, end, rolled_up_only=True),
+            recount(session, first, end),
+        )
+
+
+def read_the_whole_topic(rt: Runtime, settings: Settings) -> StatsConsumer:
+    """The stats consumer, from offset 0, until it has read all the topic holds."""
+    with rt.session_factory() as session:
+        session.execute(delete(ConsumerOffset).where(ConsumerOffset.consumer == "stats"))
+        session.commit()
+    consumer = StatsConsumer(rt.session_factory, settings)
+    try:
+        while consumer.poll_once(timeout_ms=500):
+            pass
+    finally:
+        consumer.close()
+    return consumer
+
+
+def publish_again_under_new_ids(rt: Runtime, service_ids: list[str]) -> list[str]:
+    """The `service.recorded` events of these services in the outbox again, each under a new
+    CloudEvent id (as a faulty producer would): the relay publishes them. Their new ids."""
+    with rt.session_factory() as session:
+        copies = [
+            {
+                column.key: getattr(row, column.key)
+                for column in OutboxMessage.__table__.columns
+                if column.key not in ("position", "published_at", "attempts")
+            }
+            | {"id": new_id()}
+            for row in session.scalars(
+                select(OutboxMessage).where(
+                    OutboxMessage.type == EVENT_TYPE_PREFIX + ServiceRecorded.type,
+                    OutboxMessage.subject.in_(service_ids),
+                )
+            )
+        ]
+        session.add_all(OutboxMessage(**copy) for copy in copies)
+        session.commit()
+    assert len(copies) == len(service_ids)
+    return [copy["id"] for copy in copies]
 
 
 def test_the_rollup_of_activity_over_http_equals_a_recount_and_stays_so_after_a_replay(
@@ -72,23 +134,30 @@ def test_the_rollup_of_activity_over_http_equals_a_recount_and_stays_so_after_a_
     whole_days = world.stats(world.clock.at, world.clock.at + timedelta(days=7))
     rt = runtime(world.app)
 
-    rollup, facts = rollup_and_recount(rt, first)
+    rollup, _, facts = rollup_and_recount(rt, first)
     assert rollup == facts == expected(first)
     assert whole_days["support_actions"]["total"] == 33
     assert whole_days["support_actions"]["by_type"]["deletion_support"] == 18
 
-    with rt.session_factory() as session:
-        # Forget where it was: the consumer reads the whole topic again from offset 0.
-        session.execute(delete(ConsumerOffset).where(ConsumerOffset.consumer == "stats"))
-        session.commit()
-    replay = StatsConsumer(rt.session_factory, with_broker(settings, broker))
-    try:
-        while replay.poll_once(timeout_ms=500):
-            pass
-    finally:
-        replay.close()
+    # Forget where it was: the consumer reads the whole topic again from offset 0.
+    replay = read_the_whole_topic(rt, with_broker(settings, broker))
     assert replay.applied >= len(SERVICES)  # it did read them again
-    assert rollup_and_recount(rt, first) == (facts, facts)
+    assert rollup_and_recount(rt, first) == (facts, facts, facts)
+
+
+def test_the_same_services_published_again_under_other_event_ids_add_nothing(
+    world: StoryWorld, settings: Settings, broker: EmbeddedBroker
+) -> None:
+    first = world.clock.at.date()
+    record(world)
+    world.stats(world.clock.at, world.clock.at + timedelta(days=1))  # waits for the consumer
+    rt = runtime(world.app)
+    assert rollup_and_recount(rt, first)[0] == expected(first)
+
+    # The stats consumer of the world runs on: it applies the copies (new ids), adding nothing.
+    copies = publish_again_under_new_ids(rt, world.services)
+    wait_for(lambda: applied(rt, copies), 60, "the stats consumer to apply the copies")
+    assert rollup_and_recount(rt, first) == (expected(first),) * 3
 
 
 def test_a_period_cut_inside_days_counts_its_hours_from_the_services(world: StoryWorld) -> None:
@@ -127,5 +196,64 @@ def test_coordination_consume_stats_keeps_the_rollup(
                 wait_until_rolled_up(rt, world.services)
         finally:
             errors = stop_gently(consumer)
-        rollup, facts = rollup_and_recount(rt, start.date())
+        rollup, _, facts = rollup_and_recount(rt, start.date())
     assert rollup == facts == expected(start.date()), errors
+
+
+def test_services_recorded_before_the_rollup_existed_are_rolled_up_by_the_migration(
+    settings: Settings, broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    start = datetime(1800, 1, 1, tzinfo=UTC) + timedelta(days=random.randrange(0, 99 * 365))
+    first = start.date()
+    kafka = with_broker(settings, broker)
+    with scratch_database(settings.database_url, tmp_path) as url:
+        config = alembic_config(url)
+        command.upgrade(config, "head")
+        scratch = dataclasses.replace(kafka, database_url=url)
+        # Services recorded over HTTP, their events on the topic, no stats consumer running.
+        with story_world(scratch, start) as world:
+            rt = runtime(world.app)
+            with running(make_relay(rt, scratch)):
+                record(world)
+                wait_for(lambda: unpublished(rt) == 0, 30, "the relay to publish the services")
+            before = list(world.services)
+            # The database as it was at 0009, holding them: no rollup, no flag. Then upgraded.
+            command.downgrade(config, "0009")
+            command.upgrade(config, "head")
+
+            assert rollup_and_recount(rt, first) == (expected(first),) * 3
+
+            # The consumer reads the whole topic, these services' events included: nothing.
+            reader = read_the_whole_topic(rt, scratch)
+            assert unapplied(rt, before) == 0, reader.applied
+            assert rollup_and_recount(rt, first) == (expected(first),) * 3
+
+            # Services recorded after the migration: counted by the consumer, once.
+            with stats_stream(rt, scratch, broker):
+                record(world)  # the same days again
+                wait_until_rolled_up(rt, world.services)
+            assert len(world.services) == 2 * len(SERVICES)
+            assert rollup_and_recount(rt, first) == (expected(first, times=2),) * 3
+
+
+def unpublished(rt: Runtime) -> int:
+    with rt.session_factory() as session:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.published_at.is_(None))
+            )
+            or 0
+        )
+
+
+def applied(rt: Runtime, event_ids: list[str]) -> bool:
+    with rt.session_factory() as session:
+        done = session.scalars(
+            select(ProcessedEvent.event_id).where(
+                ProcessedEvent.consumer == StatsConsumer.name,
+                ProcessedEvent.event_id.in_(event_ids),
+            )
+        ).all()
+    return len(done) == len(event_ids)

@@ -1,36 +1,39 @@
-"""What the stats consumer adds for an event: the UTC day and type of a delivered service."""
+"""What the stats consumer takes from an event (the service it names) and where a service
+counts in the rollup (the UTC day it was delivered)."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
 from events.cloudevents import ReceivedEvent
-from events.consumers.stats import support_actions
+from events.consumers.stats import service_id
+from services.stats.rollup import utc_day
 
 
-def service_event(delivered_at: str, **data: Any) -> ReceivedEvent:
+def service_event(**data: Any) -> ReceivedEvent:
     return ReceivedEvent(
         id="e1",
         type="service.recorded",
         time=datetime(2026, 1, 1, tzinfo=UTC),
         subject="s1",
-        data={"delivered_at": delivered_at, "service_type": "consultation", "count": 3, **data},
+        data={"service_type": "consultation", "count": 3, **data},
     )
+
+
+def test_an_event_names_its_service() -> None:
+    assert service_id(service_event(service_id="s1")) == "s1"
+
+
+@pytest.mark.parametrize("data", [{}, {"service_id": ""}, {"service_id": 7}])
+def test_an_event_without_a_service_is_refused(data: dict[str, Any]) -> None:
+    with pytest.raises((KeyError, ValueError)):
+        service_id(service_event(**data))
 
 
 def test_a_service_counts_on_the_utc_day_it_was_delivered() -> None:
+    seoul = timezone(timedelta(hours=9))
     # 08:30 in Seoul on 2 March is still 1 March in UTC.
-    assert support_actions(service_event("2026-03-02T08:30:00+09:00")) == (
-        date(2026, 3, 1),
-        "consultation",
-    )
-    assert support_actions(service_event("2026-03-02T00:00:00Z")) == (
-        date(2026, 3, 2),
-        "consultation",
-    )
-
-
-def test_a_service_without_a_time_zone_is_refused() -> None:
-    with pytest.raises(ValueError, match="time zone"):
-        support_actions(service_event("2026-03-02T08:30:00"))
+    assert utc_day(datetime(2026, 3, 2, 8, 30, tzinfo=seoul)) == date(2026, 3, 1)
+    assert utc_day(datetime(2026, 3, 2, 9, 0, tzinfo=seoul)) == date(2026, 3, 2)
+    assert utc_day(datetime(2026, 3, 2, 0, 0, tzinfo=UTC)) == date(2026, 3, 2)
