@@ -32,6 +32,7 @@ from kafka.partitioner.default import DefaultPartitioner, murmur2
 from sqlalchemy import (
     ARRAY,
     BigInteger,
+    ColumnElement,
     Engine,
     Row,
     any_,
@@ -42,7 +43,8 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import QueryableAttribute, Session, aliased, sessionmaker
+from sqlalchemy.types import TypeEngine
 
 from events import cloudevents, metrics
 from events.kafka import KafkaSettings, client_config, ensure_topics
@@ -75,6 +77,17 @@ CLAIMED = (
     OutboxMessage.actor_org,
     OutboxMessage.actor_client_id,
     OutboxMessage.request_id,
+)
+
+
+_earlier = aliased(OutboxMessage)
+#: A claimed row's key's first unpublished position, read in the claim's own statement (a round
+#: trip less per batch). Rows another relay has locked count, though SKIP LOCKED left them out.
+FIRST_OF_KEY = (
+    select(func.min(_earlier.position))
+    .where(_earlier.published_at.is_(None), _earlier.key == OutboxMessage.key)
+    .scalar_subquery()
+    .label("first_of_key")
 )
 
 
@@ -238,8 +251,10 @@ class Relay:
             with self.session_factory() as session:
                 # Core, not the ORM session's execute: plain rows, without its per-row work.
                 connection = session.connection()
-                rows = list(connection.execute(pending.with_for_update(skip_locked=True)))
-                rows = self._in_key_order(session, rows)
+                claim = pending.add_columns(FIRST_OF_KEY).with_for_update(
+                    skip_locked=True, of=OutboxMessage
+                )
+                rows = self._in_key_order(list(connection.execute(claim)))
                 if rows:
                     self._publish(rows)
                     self._mark(session, rows)
@@ -258,27 +273,16 @@ class Relay:
         return len(rows)
 
     @staticmethod
-    def _in_key_order(session: Session, rows: list[Row[Any]]) -> list[Row[Any]]:
+    def _in_key_order(rows: list[Row[Any]]) -> list[Row[Any]]:
         """Leave out the rows of any key whose earlier rows another relay holds right now (they
         are unpublished, yet not in this claim): publishing them first would reorder a case.
-        They are claimed again once the other relay has marked its rows."""
-        if not rows:
-            return rows
+        They are claimed again once the other relay has marked its rows. Each claimed row
+        carries its key's first unpublished position (`FIRST_OF_KEY`, read with the claim)."""
         first_claimed: dict[str, int] = {}
         for row in rows:
             first_claimed.setdefault(row.key, row.position)
-        earliest = dict(
-            session.execute(
-                select(OutboxMessage.key, func.min(OutboxMessage.position))
-                .where(
-                    OutboxMessage.published_at.is_(None),
-                    OutboxMessage.key.in_(list(first_claimed)),
-                )
-                .group_by(OutboxMessage.key)
-            ).all()
-        )
-        held = {key for key, first in first_claimed.items() if earliest.get(key, first) < first}
-        return [row for row in rows if row.key not in held]
+        held = {row.key for row in rows if row.first_of_key < first_claimed[row.key]}
+        return [row for row in rows if row.key not in held] if held else rows
 
     def reconcile(self) -> int:
         """Republish every kept row whose event the audit trail lacks; returns how many."""
@@ -343,14 +347,9 @@ class Relay:
     def _mark(self, session: Session, rows: Sequence[Row[Any]]) -> None:
         now = self.clock.now()
         positions = [row.position for row in rows]
-        if self.on_postgres:
-            # One array parameter, not a bound parameter per row: far less to compile and send.
-            matched = OutboxMessage.position == any_(cast(positions, ARRAY(BigInteger)))
-        else:
-            matched = OutboxMessage.position.in_(positions)
         session.execute(
             update(OutboxMessage)
-            .where(matched)
+            .where(_one_of(session, OutboxMessage.position, positions, BigInteger))
             .values(published_at=now, attempts=OutboxMessage.attempts + 1)
             .execution_options(synchronize_session=False)
         )
@@ -382,6 +381,19 @@ class Relay:
         if now - self._measured_at > 1.0:
             self._measured_at = now
             metrics.OUTBOX_BACKLOG.set(self.backlog())
+
+
+def _one_of(
+    session: Session,
+    column: QueryableAttribute[Any],
+    values: list[Any],
+    sql_type: type[TypeEngine[Any]],
+) -> ColumnElement[bool]:
+    """`column IN values`; on PostgreSQL as `= ANY(array)`, one parameter rather than one per
+    value (a batch has hundreds): far less to compile and to send."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(cast(values, ARRAY(sql_type)))
+    return column.in_(values)
 
 
 class _Probe:

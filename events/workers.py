@@ -1,11 +1,15 @@
 """The stream workers as `coordination serve` background workers and CLI commands.
 
 Each is `function(settings, stop)`: it builds its own database engine and Kafka clients and
-returns soon after `stop` is set.
+returns soon after `stop` is set. Their engines do not ping a connection before each use (a round
+trip per batch): a worker whose connection broke fails that batch, and retries it after a backoff
+on a fresh connection (the pool discards all connections on a disconnect).
 """
 
 import threading
 from typing import Protocol
+
+from sqlalchemy import Engine
 
 from events.consumers.audit import AuditConsumer
 from events.consumers.notifications import NotificationConsumer
@@ -16,6 +20,10 @@ from events.webhooks import WebhookOptions, WebhookSender
 from services.db import make_engine, make_session_factory
 
 
+def worker_engine(settings: "WorkerSettings") -> Engine:
+    return make_engine(settings.database_url, pool_pre_ping=False)
+
+
 class WorkerSettings(KafkaSettings, Protocol):
     @property
     def database_url(self) -> str: ...
@@ -24,7 +32,7 @@ class WorkerSettings(KafkaSettings, Protocol):
 
 
 def run_relay(settings: WorkerSettings, stop: threading.Event) -> None:
-    engine = make_engine(settings.database_url)
+    engine = worker_engine(settings)
     try:
         options = RelayOptions(retention_days=settings.outbox_retention_days)
         Relay(make_session_factory(engine), settings, options=options).run(stop)
@@ -33,7 +41,7 @@ def run_relay(settings: WorkerSettings, stop: threading.Event) -> None:
 
 
 def reconcile(settings: WorkerSettings) -> int:
-    engine = make_engine(settings.database_url)
+    engine = worker_engine(settings)
     relay = Relay(make_session_factory(engine), settings)
     try:
         return relay.reconcile()
@@ -43,7 +51,7 @@ def reconcile(settings: WorkerSettings) -> int:
 
 
 def run_audit_consumer(settings: WorkerSettings, stop: threading.Event) -> None:
-    engine = make_engine(settings.database_url)
+    engine = worker_engine(settings)
     try:
         AuditConsumer(make_session_factory(engine), settings).run(stop)
     finally:
@@ -51,7 +59,7 @@ def run_audit_consumer(settings: WorkerSettings, stop: threading.Event) -> None:
 
 
 def run_stats_consumer(settings: WorkerSettings, stop: threading.Event) -> None:
-    engine = make_engine(settings.database_url)
+    engine = worker_engine(settings)
     try:
         StatsConsumer(make_session_factory(engine), settings).run(stop)
     finally:
@@ -60,7 +68,7 @@ def run_stats_consumer(settings: WorkerSettings, stop: threading.Event) -> None:
 
 def run_notification_consumer(settings: WorkerSettings, stop: threading.Event) -> None:
     """The consumer and the webhook sender, each in its own thread."""
-    engine = make_engine(settings.database_url)
+    engine = worker_engine(settings)
     session_factory = make_session_factory(engine)
     sender = WebhookSender(session_factory, options=WebhookOptions())
     thread = threading.Thread(target=sender.run, args=(stop,), name="webhooks", daemon=True)

@@ -133,35 +133,44 @@ class StreamConsumer:
     # ---- applying a batch ----------------------------------------------------------------
 
     def _apply_batch(self, records: Sequence[tuple[TopicPartition, Any]]) -> None:
-        uow = UnitOfWork(self.session_factory, self.clock)
         next_offsets: dict[TopicPartition, int] = {}
+        todo: list[tuple[str, Any, ReceivedEvent]] = []
+        for tp, record in records:
+            next_offsets[tp] = record.offset + 1
+            try:
+                todo.append((tp.topic, record, cloudevents.decode(record.value)))
+            except cloudevents.MalformedEvent as exc:
+                self._deadletter(tp.topic, record, str(exc))
+        try:
+            # The fast path: the whole batch in one transaction, with no savepoint round trips.
+            self._commit_batch(todo, next_offsets, one_by_one=False)
+        except Exception:
+            if not todo:
+                raise
+            # Should any event fail, start again one event at a time, each in a savepoint, to
+            # dead-letter only that one. (A database that is away fails again here: backoff.)
+            self._commit_batch(todo, next_offsets, one_by_one=True)
+        self.applied += len(records)
+
+    def _commit_batch(
+        self,
+        todo: list[tuple[str, Any, ReceivedEvent]],
+        next_offsets: dict[TopicPartition, int],
+        *,
+        one_by_one: bool,
+    ) -> None:
+        uow = UnitOfWork(self.session_factory, self.clock)
         with uow:
             session = uow.session
-            todo: list[tuple[str, Any, ReceivedEvent]] = []
-            for tp, record in records:
-                next_offsets[tp] = record.offset + 1
-                try:
-                    todo.append((tp.topic, record, cloudevents.decode(record.value)))
-                except cloudevents.MalformedEvent as exc:
-                    self._deadletter(tp.topic, record, str(exc))
             todo = self._fresh(session, todo)
-            if todo:
-                # The fast path: the whole batch at once. Should any event fail, start again
-                # one event at a time, to dead-letter only that one.
-                savepoint = session.begin_nested()
-                try:
-                    caused = self._apply_all(uow, todo)
-                except Exception:
-                    savepoint.rollback()
-                    for topic, record, event in todo:
-                        self._apply_one(uow, topic, record, event)
-                else:
-                    savepoint.commit()
-                    for caused_event in caused:
-                        uow.announce(caused_event)
+            if todo and one_by_one:
+                for topic, record, event in todo:
+                    self._apply_one(uow, topic, record, event)
+            elif todo:
+                for caused_event in self._apply_all(uow, todo):
+                    uow.announce(caused_event)
             self._store_offsets(session, next_offsets)
             uow.commit()
-        self.applied += len(records)
 
     def _fresh(
         self, session: Session, todo: list[tuple[str, Any, ReceivedEvent]]

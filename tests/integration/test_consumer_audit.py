@@ -1,6 +1,8 @@
 """The audit consumer on the real broker: one entry per event, exactly once, through broker
 outages, replays, a broker that lost its data, and records it cannot read."""
 
+from typing import Any
+
 import pytest
 from kafka import KafkaProducer
 from sqlalchemy import delete, select
@@ -148,3 +150,35 @@ def test_unreadable_record_goes_to_deadletter_and_consumer_carries_on(
             lambda: any(r.key == marker for r in dead.poll()), what="the bad record dead-lettered"
         )
     dead.close()
+
+
+def test_an_event_that_cannot_be_applied_is_deadlettered_alone(
+    rt: Runtime, settings: Settings, own_broker: EmbeddedBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kafka = with_broker(settings, own_broker)
+    ids = write_case_events(rt, unique("case"), 3)  # one case: one partition, one batch
+    relay = make_relay(rt, kafka)
+    while relay.publish_pending():
+        pass
+    relay.close()
+    consumer = make_audit_consumer(rt, kafka, unique("audit"))
+    apply = consumer.apply
+
+    def failing_apply(session: Any, event: Any, topic: str) -> Any:
+        if event.id == ids[1]:
+            raise ValueError("cannot be applied")
+        return apply(session, event, topic)
+
+    monkeypatch.setattr(consumer, "apply", failing_apply)
+    good = [ids[0], ids[2]]
+    try:
+        wait_for(
+            lambda: consumer.poll_once(timeout_ms=200) >= 0 and all_audited(rt, good),
+            what="the other events of the batch audited",
+        )
+    finally:
+        consumer.close()
+    assert audit_counts(rt, ids) == dict.fromkeys(good, 1)
+    with TopicReader(own_broker, TOPIC_DEADLETTER) as dead:
+        [record] = dead.wait_for_ids([ids[1]])
+    assert dict(record.headers)["reason"] == b"ValueError"
