@@ -162,7 +162,7 @@ class Listener:
 
 
 class RefusalCheck:
-    """`check(client_id, jti)`: why a validly signed token must be refused, or None."""
+    """Called with a validly signed token's client id and jti: why it must be refused, or None."""
 
     def __init__(self, app: Flask) -> None:
         self._engine = runtime(app).engine
