@@ -58,8 +58,14 @@ log = logging.getLogger("coordination.relay")
 MAX_BACKOFF_S = 30.0
 TOPIC_CHECK_EVERY_S = 5.0
 PURGE_EVERY_S = 600.0
-#: An idle relay still returns to its loop this often, for the housekeeping.
+#: An idle relay still returns to its loop this often, for the housekeeping (and to claim any
+#: row the probe does not look for, see `PROBE_WINDOW`).
 IDLE_ROUND_S = 1.0
+#: The probe looks only at positions above the last published one less this many: the rows
+#: published before leave dead entries at the start of `ix_outbox_unpublished` until VACUUM
+#: (after a drained backlog, hundreds of pages each probe). A row that commits later than this
+#: many newer rows were written and published is still claimed, by the next round.
+PROBE_WINDOW = 1000
 #: Topics whose events the audit trail records: what `reconcile` can check against it.
 AUDITED_TOPICS = (TOPIC_EVENTS, TOPIC_AUDIT)
 #: The columns a published row needs, read as plain rows: ORM objects cost more than the rest of
@@ -168,6 +174,7 @@ class Relay:
         self._producer_factory = producer_factory
         self._producer: KafkaProducer | None = None
         self._probe: _Probe | None = None
+        self._probe_floor = 0
         self._topics_checked_at = 0.0
         self._purged_at = 0.0
         self._measured_at = 0.0
@@ -219,11 +226,12 @@ class Relay:
         the rows the probe sees may be another relay's, and probing at once would spin."""
         if self._probe is None:
             self._probe = _Probe(self.engine)
+            self._probe_floor = max(self._probe_floor, self._probe.last_position() - PROBE_WINDOW)
         deadline = time.monotonic() + IDLE_ROUND_S
-        if probe_first and self._probe.pending():
+        if probe_first and self._probe.pending(self._probe_floor):
             return
         while not stop.wait(self.options.poll_interval_s):
-            if self._probe.pending() or time.monotonic() > deadline:
+            if self._probe.pending(self._probe_floor) or time.monotonic() > deadline:
                 return
 
     def _drop_probe(self) -> None:
@@ -268,6 +276,8 @@ class Relay:
                 with self.session_factory() as session:
                     self._mark(session, rows)
                     session.commit()
+        if rows:
+            self._probe_floor = max(self._probe_floor, rows[-1].position - PROBE_WINDOW)
         metrics.PUBLISHED.inc(len(rows))
         self.published += len(rows)
         return len(rows)
@@ -402,23 +412,37 @@ class _Probe:
     services/db.py) and hold up the API's writers; on PostgreSQL it would cost a BEGIN and a
     ROLLBACK per probe. The query reads only the `ix_outbox_unpublished` partial index."""
 
-    SQL = "SELECT position FROM outbox WHERE published_at IS NULL ORDER BY position LIMIT 1"
+    SQL = (
+        "SELECT position FROM outbox WHERE published_at IS NULL AND position > {floor} "
+        "ORDER BY position LIMIT 1"
+    )
 
     def __init__(self, engine: Engine) -> None:
+        on_postgres = engine.dialect.name == "postgresql"
+        self.sql = self.SQL.format(floor="%(floor)s" if on_postgres else ":floor")
         connection = engine.raw_connection()
         connection.detach()  # never back to the pool, with its autocommit changed
-        if engine.dialect.name == "postgresql":
+        if on_postgres:
             connection.rollback()  # the pool's ping may have begun a transaction
             connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]
         # SQLite: the driver's transaction handling is off (services/db.py), so a bare SELECT
         # runs in autocommit already.
         self.connection = connection
 
-    def pending(self) -> bool:
+    def pending(self, floor: int) -> bool:
         cursor = self.connection.cursor()
         try:
-            cursor.execute(self.SQL)
+            cursor.execute(self.sql, {"floor": floor})
             return cursor.fetchone() is not None
+        finally:
+            cursor.close()
+
+    def last_position(self) -> int:
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute("SELECT max(position) FROM outbox")
+            row = cursor.fetchone()
+            return int(row[0] or 0) if row else 0
         finally:
             cursor.close()
 
