@@ -85,6 +85,24 @@ def test_an_idle_relay_publishes_a_new_commit_promptly_without_notify(
             time.sleep(0.2)
 
 
+def test_a_row_below_the_probe_window_is_still_published_by_the_idle_round(
+    rt: Runtime, settings: Settings, broker: EmbeddedBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A row that commits after newer rows were published (a long transaction) lies below the
+    # probe's floor: the relay's periodic round claims it.
+    monkeypatch.setattr("events.relay.PROBE_WINDOW", 0)
+    monkeypatch.setattr("events.relay.IDLE_ROUND_S", 0.5)
+    late, newer = write_case_events(rt, unique("case"), 2)
+    with running(make_relay(rt, with_broker(settings, broker))):
+        wait_for(lambda: published_count(rt, [late, newer]) == 2, what="both rows")
+        with rt.session_factory() as session:
+            session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == late).values(published_at=None)
+            )
+            session.commit()
+        wait_for(lambda: published_count(rt, [late]), timeout=10.0, what="the late row")
+
+
 def test_relay_delivers_everything_after_broker_pause(
     rt: Runtime, settings: Settings, own_broker: EmbeddedBroker
 ) -> None:
