@@ -47,7 +47,7 @@ def roll_up(session: Session, service_ids: Collection[str]) -> int:
     ):
         actions[(utc_day(delivered_at), service_type)] += int(count)
         added += 1
-    add_support_actions(session, actions)
+    _add_support_actions(session, actions)
     return added
 
 
@@ -59,7 +59,7 @@ def _one_of(session: Session, service_ids: Collection[str]) -> ColumnElement[boo
     return SupportService.id.in_(ids)
 
 
-def add_support_actions(session: Session, actions: Mapping[DayAndType, int]) -> None:
+def _add_support_actions(session: Session, actions: Mapping[DayAndType, int]) -> None:
     """Add ACTIONS to the rollup, in key order (two writers never wait on each other's rows
     in opposite orders)."""
     dialect = session.get_bind().dialect.name
