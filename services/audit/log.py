@@ -155,20 +155,6 @@ def _clip(value: str | None, column: str) -> str | None:
     return value[:length] if value is not None and length and len(value) > length else value
 
 
-def _fields(entry: AuditEntry) -> dict[str, object]:
-    return {
-        "at": entry.at,
-        "org": entry.org,
-        "client_id": entry.client_id,
-        "action": entry.action,
-        "resource": entry.resource,
-        "outcome": entry.outcome,
-        "request_id": entry.request_id,
-        "case_id": entry.case_id,
-        "event_id": entry.event_id,
-    }
-
-
 def border_nodes(size: int) -> list[tuple[int, int]]:
     """(level, index) of the perfect subtrees covering leaves [0, size), one per set bit."""
     return [(level, (size >> level) - 1) for level in range(size.bit_length()) if size >> level & 1]
@@ -192,9 +178,18 @@ def tree_size(session: Session) -> int:
     return int(size or 0)
 
 
-def append_entries(session: Session, drafts: Sequence[EntryDraft]) -> list[AuditEntry]:
-    """Append the drafts in order and return the new entries (not attached to the session:
-    they are written with bulk inserts); the caller commits.
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """Where a draft went: its index and leaf hash (the rest is what the draft said)."""
+
+    index: int
+    leaf_hash: str  # lowercase hex
+
+
+def append_entries(session: Session, drafts: Sequence[EntryDraft]) -> list[Appended]:
+    """Append the drafts in order and return where each went; the caller commits. Rows are
+    written with bulk inserts, never as ORM objects (building those was a fifth of the audit
+    consumer's time).
 
     Drafts whose `event_id` is already in the log (or earlier in the batch) are skipped, so a
     redelivered event is recorded once.
@@ -212,7 +207,8 @@ def append_entries(session: Session, drafts: Sequence[EntryDraft]) -> list[Audit
     store = NodeStore(session)
     size = state.size
     store.prefetch(border_nodes(size))
-    entries: list[AuditEntry] = []
+    appended: list[Appended] = []
+    entry_rows: list[dict[str, object]] = []
     node_rows: list[dict[str, object]] = []
     for draft in drafts:
         if draft.event_id in seen:
@@ -232,21 +228,18 @@ def append_entries(session: Session, drafts: Sequence[EntryDraft]) -> list[Audit
             "event_id": draft.event_id,
         }
         digest = compute_leaf_hash(entry_document(index=size, **fields))  # type: ignore[arg-type]
-        entries.append(AuditEntry(index=size, leaf_hash=digest, **fields))
+        entry_rows.append({"index": size, "leaf_hash": digest, **fields})
+        appended.append(Appended(size, digest))
         for node in completed_subtrees(store, size, bytes.fromhex(digest)):
             store.remember(node.level, node.index, node.hash)
             node_rows.append({"level": node.level, "index": node.index, "hash": node.hash})
         size += 1
-    if entries:
-        _insert_rows(
-            session,
-            AuditEntry,
-            [{"index": e.index, "leaf_hash": e.leaf_hash, **_fields(e)} for e in entries],
-        )
+    if appended:
+        _insert_rows(session, AuditEntry, entry_rows)
         _insert_rows(session, AuditTreeNode, node_rows)
         state.size = size
         session.flush()
-    return entries
+    return appended
 
 
 def _insert_rows(session: Session, model: type[Base], rows: list[dict[str, object]]) -> None:

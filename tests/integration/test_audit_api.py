@@ -13,9 +13,8 @@ from sqlalchemy import event
 from coordination.api.audit.keys import signer_for
 from coordination.runtime import Runtime
 from services.audit.checkpoints import sign_checkpoint
-from services.audit.log import EntryDraft, append_entries
+from services.audit.log import Appended, EntryDraft, append_entries
 from services.audit.merkle import verify_consistency, verify_inclusion
-from services.audit.models import AuditEntry
 from services.audit.note import Checkpoint, Ed25519Verifier, open_note
 from services.cases.models import Case
 from tests.support.agencies import Agencies
@@ -37,7 +36,7 @@ def draft(org: str, *, case_id: str | None = None, **overrides: Any) -> EntryDra
     return EntryDraft(**fields)
 
 
-def append(rt: Runtime, drafts: list[EntryDraft]) -> list[AuditEntry]:
+def append(rt: Runtime, drafts: list[EntryDraft]) -> list[Appended]:
     with rt.session_factory() as session:
         entries = append_entries(session, drafts)
         session.commit()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
 
 from coordination.api.audit.keys import signer_for
@@ -18,7 +18,7 @@ from coordination.audit_cli import audit
 from coordination.config import Settings
 from coordination.runtime import Runtime
 from services.audit.export import verify_database
-from services.audit.log import NodeStore
+from services.audit.log import Appended, NodeStore
 from services.audit.merkle import root
 from services.audit.models import AuditEntry, compute_leaf_hash
 from services.audit.verify import LogVerificationError
@@ -41,7 +41,7 @@ def run(*args: str) -> Result:
 
 
 @pytest.fixture
-def exported(rt: Runtime, cli_env: None, tmp_path: Path) -> tuple[Path, list[AuditEntry]]:
+def exported(rt: Runtime, cli_env: None, tmp_path: Path) -> tuple[Path, list[Appended]]:
     start = datetime.now(UTC) - timedelta(seconds=1)
     entries = append(rt, [draft("org-e") for _ in range(3)])
     checkpoint_now(rt)
@@ -65,7 +65,7 @@ def position(directory: Path, index: int) -> int:
     return next(n for n, line in enumerate(lines(directory)) if json.loads(line)["index"] == index)
 
 
-def test_verify_passes_on_a_valid_export(exported: tuple[Path, list[AuditEntry]]) -> None:
+def test_verify_passes_on_a_valid_export(exported: tuple[Path, list[Appended]]) -> None:
     out, entries = exported
     result = run("verify", str(out))
     assert result.exit_code == 0, result.output
@@ -74,7 +74,7 @@ def test_verify_passes_on_a_valid_export(exported: tuple[Path, list[AuditEntry]]
     assert report["checkpoints"] >= 2
 
 
-def test_verify_names_an_edited_entry(exported: tuple[Path, list[AuditEntry]]) -> None:
+def test_verify_names_an_edited_entry(exported: tuple[Path, list[Appended]]) -> None:
     out, entries = exported
     target = entries[2].index
     content = lines(out)
@@ -89,7 +89,7 @@ def test_verify_names_an_edited_entry(exported: tuple[Path, list[AuditEntry]]) -
 
 
 def test_verify_names_an_edited_entry_with_a_recomputed_hash_by_its_checkpoint(
-    exported: tuple[Path, list[AuditEntry]],
+    exported: tuple[Path, list[Appended]],
 ) -> None:
     out, entries = exported
     content = lines(out)
@@ -104,7 +104,7 @@ def test_verify_names_an_edited_entry_with_a_recomputed_hash_by_its_checkpoint(
     assert "do not match the root signed" in result.output
 
 
-def test_verify_names_a_dropped_entry(exported: tuple[Path, list[AuditEntry]]) -> None:
+def test_verify_names_a_dropped_entry(exported: tuple[Path, list[Appended]]) -> None:
     out, entries = exported
     target = entries[4].index
     content = lines(out)
@@ -116,7 +116,7 @@ def test_verify_names_a_dropped_entry(exported: tuple[Path, list[AuditEntry]]) -
     assert f"entry {target} is missing" in result.output
 
 
-def test_verify_names_a_dropped_last_entry(exported: tuple[Path, list[AuditEntry]]) -> None:
+def test_verify_names_a_dropped_last_entry(exported: tuple[Path, list[Appended]]) -> None:
     out, _ = exported
     content = lines(out)
     last = json.loads(content[-1])["index"]
@@ -126,7 +126,7 @@ def test_verify_names_a_dropped_last_entry(exported: tuple[Path, list[AuditEntry
     assert f"first bad index: {last})" in result.output
 
 
-def test_verify_names_two_swapped_entries(exported: tuple[Path, list[AuditEntry]]) -> None:
+def test_verify_names_two_swapped_entries(exported: tuple[Path, list[Appended]]) -> None:
     out, entries = exported
     content = lines(out)
     a, b = position(out, entries[3].index), position(out, entries[5].index)
@@ -138,7 +138,7 @@ def test_verify_names_two_swapped_entries(exported: tuple[Path, list[AuditEntry]
 
 
 def test_verify_refuses_a_checkpoint_with_a_bad_signature(
-    exported: tuple[Path, list[AuditEntry]],
+    exported: tuple[Path, list[Appended]],
 ) -> None:
     out, _ = exported
     records = (out / "checkpoints.jsonl").read_text().splitlines()
@@ -158,7 +158,7 @@ def test_verify_refuses_a_checkpoint_with_a_bad_signature(
 
 
 def test_verify_requires_a_cosignature_from_a_trusted_witness(
-    exported: tuple[Path, list[AuditEntry]],
+    exported: tuple[Path, list[Appended]],
 ) -> None:
     out, _ = exported
     from services.audit.note import CosignatureVerifier, Ed25519Signer
@@ -206,9 +206,15 @@ def first_bad_index(rt: Runtime, session: Session) -> int | None:
 
 @pytest.fixture
 def signed(rt: Runtime) -> list[AuditEntry]:
-    entries = append(rt, [draft("org-t") for _ in range(4)])
+    """Four entries as stored (what tampering rewrites), inside a signed checkpoint."""
+    indexes = [entry.index for entry in append(rt, [draft("org-t") for _ in range(4)])]
     checkpoint_now(rt)
-    return entries
+    with rt.session_factory() as session:
+        return list(
+            session.scalars(
+                select(AuditEntry).where(AuditEntry.index.in_(indexes)).order_by(AuditEntry.index)
+            )
+        )
 
 
 def test_database_edit_is_named(rt: Runtime, signed: list[AuditEntry]) -> None:
@@ -286,7 +292,7 @@ def test_database_rewritten_node_fails_against_the_checkpoint(
         assert bad <= target.index
 
 
-def test_export_lines_are_canonical_json(exported: tuple[Path, list[AuditEntry]]) -> None:
+def test_export_lines_are_canonical_json(exported: tuple[Path, list[Appended]]) -> None:
     out, _ = exported
     from services.audit.canonical import canonical_json
 
@@ -295,7 +301,7 @@ def test_export_lines_are_canonical_json(exported: tuple[Path, list[AuditEntry]]
 
 
 def test_verify_accepts_an_export_reformatted_by_another_tool(
-    exported: tuple[Path, list[AuditEntry]],
+    exported: tuple[Path, list[Appended]],
 ) -> None:
     out, _ = exported
     rewrite(out, [json.dumps(json.loads(line), indent=None) + "\n" for line in lines(out)])
