@@ -60,9 +60,18 @@ def upgrade() -> None:
         op.execute("UPDATE support_services SET rolled_up = 1")
     op.execute("DELETE FROM stats_support_actions_daily")
     op.execute(ROLL_UP_ALL[dialect])
+    op.create_index(
+        "ix_support_services_not_rolled_up",
+        "support_services",
+        ["id"],
+        unique=False,
+        postgresql_where=sa.text("NOT rolled_up"),
+        sqlite_where=sa.text("NOT rolled_up"),
+    )
 
 
 def downgrade() -> None:
     # The rollup stays: the 0010 consumer goes on adding to it from the events.
+    op.drop_index("ix_support_services_not_rolled_up", table_name="support_services")
     with op.batch_alter_table("support_services", schema=None) as batch_op:
         batch_op.drop_column("rolled_up")

@@ -5,9 +5,9 @@ The rollup holds the support actions per UTC day and type. It is the one figure 
 count from the facts within the one-second target (a year is millions of services); it is
 not a second set of counters written next to the facts: each service is added once, by the
 statement that flags it `rolled_up` (services.stats.rollup): the stats consumer
-(events/consumers/stats.py) for the services its `service.recorded` events name, migration
-0011 for those recorded before. tests/integration/test_stats_rollup.py proves it equals a
-recount."""
+(events/consumers/stats.py) for the services its `service.recorded` events name (and, when
+idle, any still pending), migration 0011 for those recorded before.
+tests/integration/test_stats_rollup.py proves it equals a recount."""
 
 from datetime import date
 

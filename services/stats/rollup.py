@@ -6,7 +6,8 @@ A service is added by the one statement that turns its `rolled_up` flag from fal
 returns it, in the transaction that adds it to the rollup: whatever names a service (an event,
 its replay, a duplicate under another id), it is added exactly once. So the rollup always
 equals the recount of the rolled-up services; migration 0011 rolled up every service recorded
-before the flag existed, and the consumer rolls up each one recorded since.
+before the flag existed, and the stats consumer rolls up each one recorded since: from its
+event, or, should the event never reach it, from the services still pending.
 """
 
 from collections import Counter
@@ -49,6 +50,18 @@ def roll_up(session: Session, service_ids: Collection[str]) -> int:
         added += 1
     _add_support_actions(session, actions)
     return added
+
+
+def roll_up_pending(session: Session, limit: int) -> int:
+    """Roll up at most LIMIT of the services the rollup does not hold yet, whatever became of
+    their events (dead-lettered, or lost with a broker's data); returns how many it added."""
+    pending = session.scalars(
+        select(SupportService.id)
+        .where(~SupportService.rolled_up)
+        .order_by(SupportService.id)
+        .limit(limit)
+    ).all()
+    return roll_up(session, pending)
 
 
 def _one_of(session: Session, service_ids: Collection[str]) -> ColumnElement[bool]:

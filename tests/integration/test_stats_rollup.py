@@ -1,8 +1,9 @@
 """The daily rollup of support actions, kept by the stats consumer on the real broker, always
 equals a recount from the recorded services: after activity over HTTP, for a period cut
 inside days, after the whole topic is read again, after the same services' events are
-published again under other ids, run as `coordination consume stats`, and on a database that
-held services before the rollup existed (migration 0011, with no consumer run)."""
+published again under other ids, when events never reach the consumer, run as `coordination
+consume stats`, and on a database that held services before the rollup existed (migration
+0011, with no consumer run)."""
 
 import dataclasses
 import random
@@ -198,6 +199,28 @@ def test_coordination_consume_stats_keeps_the_rollup(
             errors = stop_gently(consumer)
         rollup, _, facts = rollup_and_recount(rt, start.date())
     assert rollup == facts == expected(start.date()), errors
+
+
+def test_a_service_whose_event_never_reached_the_consumer_is_rolled_up_when_it_is_idle(
+    settings: Settings, broker: EmbeddedBroker
+) -> None:
+    start = datetime(1900, 1, 1, tzinfo=UTC) + timedelta(days=random.randrange(0, 99 * 365))
+    first = start.date()
+    with story_world(settings, start) as world:  # no relay, no stats consumer
+        record(world)
+        rt = runtime(world.app)
+        with rt.session_factory() as session:  # the events are lost: never published
+            session.execute(
+                delete(OutboxMessage).where(
+                    OutboxMessage.type == EVENT_TYPE_PREFIX + ServiceRecorded.type,
+                    OutboxMessage.subject.in_(world.services),
+                )
+            )
+            session.commit()
+        assert rollup_and_recount(rt, first)[:2] == ({}, {})
+
+        read_the_whole_topic(rt, with_broker(settings, broker))
+        assert rollup_and_recount(rt, first) == (expected(first),) * 3
 
 
 def test_services_recorded_before_the_rollup_existed_are_rolled_up_by_the_migration(
