@@ -41,12 +41,12 @@ import psycopg
 from alembic import command
 from sqlalchemy import insert, text
 
+from bench.audit_log import append_batches
 from coordination.config import Settings
 from coordination.runtime import Runtime
 from events.broker import EmbeddedBroker
 from events.relay import Relay, RelayOptions
 from migrations import alembic_config
-from services.audit.log import EntryDraft, append_entries
 from services.ids import new_id
 from services.outbox.models import OutboxMessage
 
@@ -282,28 +282,8 @@ def through_consumer(
 
 def direct_append(rt: Runtime, count: int) -> dict[str, Any]:
     """The ceiling: `append_entries` in batches of the consumer's size, no Kafka, no offsets."""
-    now = datetime.now(UTC)
-    started = time.perf_counter()
-    for first in range(0, count, BATCH):
-        drafts = [
-            EntryDraft(
-                at=now,
-                org="seoul-dsc",
-                client_id="client-0123456789abcdef",
-                action="cases.read",
-                resource=f"/v1/cases/{uuid.uuid4()}",
-                outcome="allowed",
-                request_id=uuid.uuid4().hex,
-                case_id=str(uuid.uuid4()),
-                event_id=new_id(),
-            )
-            for _ in range(min(BATCH, count - first))
-        ]
-        with rt.session_factory() as session:
-            append_entries(session, drafts)
-            session.commit()
-    elapsed = time.perf_counter() - started
-    return {"entries": count, "batch": BATCH, "entries_per_s": round(count / elapsed)}
+    per_s = append_batches(rt.session_factory, count, BATCH)
+    return {"entries": count, "batch": BATCH, "entries_per_s": per_s}
 
 
 def main() -> None:

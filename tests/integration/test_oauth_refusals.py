@@ -84,12 +84,8 @@ def asked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
-@pytest.fixture
-def deaf_listeners(
-    monkeypatch: pytest.MonkeyPatch, settings: Settings, app: Flask
-) -> Iterator[None]:
-    """The listeners of this process hear no announcement (each blocks on the first one) yet
-    stay trusted: the app answers from what this process applied itself, or from the database."""
+def block_announcements(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Each listener blocks on the first announcement it reads, until the event is set."""
     release = threading.Event()
     parse = Refusals.from_payload
 
@@ -98,6 +94,16 @@ def deaf_listeners(
         return parse(payload)
 
     monkeypatch.setattr(Refusals, "from_payload", classmethod(blocked))
+    return release
+
+
+@pytest.fixture
+def deaf_listeners(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings, app: Flask
+) -> Iterator[None]:
+    """The listeners of this process hear no announcement (each blocks on the first one) yet
+    stay trusted: the app answers from what this process applied itself, or from the database."""
+    release = block_announcements(monkeypatch)
     trust_s = refusals.TRUST_S
     monkeypatch.setattr(refusals, "TRUST_S", 60.0)
     if is_postgres(settings.database_url):
@@ -300,14 +306,7 @@ def test_a_hanging_listener_stops_being_trusted(
     within TRUST_S the requests ask the database again."""
     police = agencies.new("police")
     listening(app)
-    release = threading.Event()
-    parse = Refusals.from_payload
-
-    def stuck(cls: type[Refusals], payload: str) -> Refusals:
-        release.wait()
-        return parse(payload)
-
-    monkeypatch.setattr(Refusals, "from_payload", classmethod(stuck))
+    release = block_announcements(monkeypatch)
     try:
         with rt.engine.begin() as other:
             other.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": "{}"})
