@@ -12,6 +12,7 @@ from typing import Protocol
 from sqlalchemy import Engine
 
 from events.consumers.audit import AuditConsumer
+from events.consumers.base import StreamConsumer
 from events.consumers.notifications import NotificationConsumer
 from events.consumers.stats import StatsConsumer
 from events.kafka import KafkaSettings
@@ -51,17 +52,19 @@ def reconcile(settings: WorkerSettings) -> int:
 
 
 def run_audit_consumer(settings: WorkerSettings, stop: threading.Event) -> None:
-    engine = worker_engine(settings)
-    try:
-        AuditConsumer(make_session_factory(engine), settings).run(stop)
-    finally:
-        engine.dispose()
+    _run_consumer(AuditConsumer, settings, stop)
 
 
 def run_stats_consumer(settings: WorkerSettings, stop: threading.Event) -> None:
+    _run_consumer(StatsConsumer, settings, stop)
+
+
+def _run_consumer(
+    consumer: type[StreamConsumer], settings: WorkerSettings, stop: threading.Event
+) -> None:
     engine = worker_engine(settings)
     try:
-        StatsConsumer(make_session_factory(engine), settings).run(stop)
+        consumer(make_session_factory(engine), settings).run(stop)
     finally:
         engine.dispose()
 

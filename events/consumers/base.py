@@ -21,7 +21,6 @@ from typing import Any
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient
 from sqlalchemy import insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from events import cloudevents, metrics
@@ -30,6 +29,7 @@ from events.kafka import KafkaSettings, admin_client, client_config, ensure_topi
 from events.relay import make_producer
 from services.clock import Clock, SystemClock
 from services.consumers.models import ConsumerOffset, ProcessedEvent
+from services.db import dialect_insert
 from services.messages import TOPIC_DEADLETTER, DomainEvent
 from services.unit_of_work import UnitOfWork
 
@@ -238,8 +238,7 @@ class StreamConsumer:
         """Upsert every partition's offset in one statement (no read of the rows first)."""
         if not next_offsets:
             return
-        dialect = session.get_bind().dialect.name
-        upsert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ConsumerOffset)
+        upsert = dialect_insert(session, ConsumerOffset)
         session.execute(
             upsert.on_conflict_do_update(
                 index_elements=["consumer", "topic", "partition"],

@@ -1,8 +1,8 @@
 from sqlalchemy import Table, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from services.cases.models import REFERENCE_PREFIX, Case, CaseReferenceSequence
+from services.db import dialect_insert
 
 
 def get(session: Session, case_id: str, *, for_update: bool = False) -> Case | None:
@@ -24,11 +24,10 @@ def next_reference(session: Session, year: int) -> str:
     ON CONFLICT), on SQLite the write lock taken by BEGIN IMMEDIATE does the same. The unique
     constraint on `cases.reference` is the last line of defence.
     """
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     table = CaseReferenceSequence.__table__
     assert isinstance(table, Table)
     stmt = (
-        insert(table)
+        dialect_insert(session, table)
         .values(year=year, last_value=1)
         .on_conflict_do_update(
             index_elements=[table.c.year], set_={"last_value": table.c.last_value + 1}

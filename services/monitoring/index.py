@@ -19,12 +19,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, event, func, insert, inspect, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, UOWTransaction
 
 from services.cases.models import Case
 from services.content.matching import Entry, HashIndex, pdq_from_hex
 from services.content.models import ContentItem
+from services.db import dialect_insert
 from services.monitoring.models import HashIndexChange, HashIndexState
 
 STATE_ROW = 1
@@ -72,9 +72,7 @@ def record_index_changes(session: Session, _context: UOWTransaction) -> None:
         return
     connection = session.connection()
     # An upsert rather than an UPDATE, so a state row lost to a table wipe is simply recreated.
-    upsert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(
-        HashIndexState
-    ).values(id=STATE_ROW, generation=1)
+    upsert = dialect_insert(connection, HashIndexState).values(id=STATE_ROW, generation=1)
     generation = connection.execute(
         upsert.on_conflict_do_update(
             index_elements=[HashIndexState.id],

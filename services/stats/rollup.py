@@ -14,10 +14,10 @@ from collections import Counter
 from collections.abc import Collection, Mapping
 from datetime import UTC, date, datetime, time
 
-from sqlalchemy import ARRAY, ColumnElement, String, any_, cast, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import String, func, select, update
 from sqlalchemy.orm import Session
 
+from services.db import dialect_insert, one_of
 from services.stats.models import SupportActionsDaily
 from services.support.models import SupportService
 
@@ -39,9 +39,10 @@ def roll_up(session: Session, service_ids: Collection[str]) -> int:
         return 0
     actions: Counter[DayAndType] = Counter()
     added = 0
+    ids = one_of(session, SupportService.id, list(service_ids), String)
     for delivered_at, service_type, count in session.execute(
         update(SupportService)
-        .where(_one_of(session, service_ids), ~SupportService.rolled_up)
+        .where(ids, ~SupportService.rolled_up)
         .values(rolled_up=True)
         .returning(SupportService.delivered_at, SupportService.type, SupportService.count)
         .execution_options(synchronize_session=False)
@@ -64,21 +65,13 @@ def roll_up_pending(session: Session, limit: int) -> int:
     return roll_up(session, pending)
 
 
-def _one_of(session: Session, service_ids: Collection[str]) -> ColumnElement[bool]:
-    """`id IN ids`; on PostgreSQL `= ANY(array)`: one parameter rather than one per id."""
-    ids = list(service_ids)
-    if session.get_bind().dialect.name == "postgresql":
-        return SupportService.id == any_(cast(ids, ARRAY(String)))
-    return SupportService.id.in_(ids)
-
-
 def _add_support_actions(session: Session, actions: Mapping[DayAndType, int]) -> None:
     """Add ACTIONS to the rollup, in key order (two writers never wait on each other's rows
     in opposite orders)."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     for (day, service_type), count in sorted(actions.items()):
-        stmt = insert(SupportActionsDaily).values(day=day, type=service_type, actions=count)
+        stmt = dialect_insert(session, SupportActionsDaily).values(
+            day=day, type=service_type, actions=count
+        )
         session.execute(
             stmt.on_conflict_do_update(
                 index_elements=[SupportActionsDaily.day, SupportActionsDaily.type],
