@@ -31,6 +31,7 @@ class Settings:
     kafka_security: KafkaSecurity = field(default_factory=KafkaSecurity)
     kafka_topic_partitions: int = 3
     kafka_replication_factor: int = 1
+    kafka_fetch_max_wait_ms: int = 25
     access_token_ttl_s: int = 600
     rate_limit_per_s: float = 50.0
     rate_limit_burst: int = 100
@@ -68,6 +69,7 @@ class Settings:
             ),
             kafka_topic_partitions=_int(env, "KAFKA_TOPIC_PARTITIONS", 3),
             kafka_replication_factor=_int(env, "KAFKA_REPLICATION_FACTOR", 1),
+            kafka_fetch_max_wait_ms=_int(env, "KAFKA_FETCH_MAX_WAIT_MS", 25),
             access_token_ttl_s=_int(env, "COORDINATION_ACCESS_TOKEN_TTL", 600),
             rate_limit_per_s=float(_int(env, "COORDINATION_RATE_LIMIT_PER_S", 50)),
             rate_limit_burst=_int(env, "COORDINATION_RATE_LIMIT_BURST", 100),

@@ -36,9 +36,6 @@ from services.unit_of_work import UnitOfWork
 log = logging.getLogger("coordination.consumer")
 
 TOPIC_CHECK_EVERY_S = 3.0
-#: The broker answers a fetch as soon as records arrive (long polling), so a long wait adds no
-#: latency; it only spares an idle consumer from polling the broker ~100 times a second.
-FETCH_MAX_WAIT_MS = 500
 MAX_BACKOFF_S = 30.0
 
 
@@ -287,7 +284,7 @@ class StreamConsumer:
             group_id=None,  # offsets live in the database, not in a consumer group
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+            fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
             max_poll_records=self.max_records,
             request_timeout_ms=5000,
         )

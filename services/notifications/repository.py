@@ -1,7 +1,10 @@
-from sqlalchemy import select, update
+from collections.abc import Mapping
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.consumers.models import ProcessedEvent
+from services.db import dialect_insert
 from services.notifications.models import NotificationFeed, Subscription
 
 
@@ -18,40 +21,28 @@ def count_subscriptions(session: Session, org: str) -> int:
     return len(subscriptions_of(session, org))
 
 
-def next_seq(session: Session, org: str) -> int:
-    """Hand out the org's next `seq`. The row lock (or SQLite's write lock) makes it gap-free."""
-    bumped = session.execute(
-        update(NotificationFeed)
-        .where(NotificationFeed.org == org)
-        .values(last_seq=NotificationFeed.last_seq + 1)
-        .returning(NotificationFeed.last_seq)
-    ).scalar_one_or_none()
-    if bumped is not None:
-        return int(bumped)
-    session.add(NotificationFeed(org=org, last_seq=1))
-    session.flush()
-    return 1
-
-
 def already_processed(session: Session, consumer: str, event_id: str) -> bool:
     return session.get(ProcessedEvent, (consumer, event_id)) is not None
 
 
-def lock_feeds(session: Session, orgs: list[str]) -> dict[str, NotificationFeed]:
-    """The feed heads of `orgs`, created when missing, locked until the transaction ends (in a
-    stable order, so two consumers cannot deadlock; SQLite's write lock does the same)."""
-    for org in orgs:
-        if session.get(NotificationFeed, org) is None:
-            session.add(NotificationFeed(org=org, last_seq=0))
-    session.flush()
-    return {
-        feed.org: feed
-        for feed in session.scalars(
-            select(NotificationFeed)
-            .where(NotificationFeed.org.in_(orgs))
-            .order_by(NotificationFeed.org)
-            .with_for_update()
-            # Read again under the lock: a head loaded before it may be stale.
-            .execution_options(populate_existing=True)
+def allocate_seqs(session: Session, counts: Mapping[str, int]) -> dict[str, int]:
+    """Reserve `counts[org]` consecutive `seq`s in each org's feed; returns each org's first.
+
+    One upsert for all the orgs: it creates a missing feed head, and locks every head until
+    the transaction ends, so the numbers stay gap-free and no two transactions share one. The
+    rows are written in a stable order, so two consumers cannot deadlock (SQLite's write lock
+    does the same)."""
+    if not counts:
+        return {}
+    upsert = dialect_insert(session, NotificationFeed)
+    feeds = NotificationFeed.__table__
+    # One statement holding every org's row (not an executemany), so RETURNING yields them all.
+    rows = session.execute(
+        upsert.values([{"org": org, "last_seq": counts[org]} for org in sorted(counts)])
+        .on_conflict_do_update(
+            index_elements=[feeds.c.org],
+            set_={"last_seq": feeds.c.last_seq + upsert.excluded.last_seq},
         )
-    }
+        .returning(feeds.c.org, feeds.c.last_seq)
+    )
+    return {org: int(last_seq) - counts[org] + 1 for org, last_seq in rows}

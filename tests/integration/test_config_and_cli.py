@@ -22,11 +22,18 @@ from tests.conftest import unique
         ("KAFKA_SECURITY_PROTOCOL", "TELNET"),
         ("COORDINATION_ACCESS_TOKEN_TTL", "ten"),
         ("COORDINATION_RATE_LIMIT_BURST", "0"),
+        ("KAFKA_FETCH_MAX_WAIT_MS", "soon"),
     ],
 )
 def test_invalid_setting_is_refused_naming_it(name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=name):
         Settings.from_env({name: value})
+
+
+def test_the_consumers_fetch_wait_is_short_unless_configured() -> None:
+    # Short by default: the embedded broker holds a waiting fetch even when records arrived.
+    assert Settings.from_env({}).kafka_fetch_max_wait_ms == 25
+    assert Settings.from_env({"KAFKA_FETCH_MAX_WAIT_MS": "500"}).kafka_fetch_max_wait_ms == 500
 
 
 def test_invalid_setting_stops_the_command_with_one_line() -> None:
