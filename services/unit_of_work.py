@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.actor import SYSTEM, Actor
 from services.clock import Clock, SystemClock
 from services.messages import Aggregate, DomainEvent, next_sequence
-from services.outbox.writer import outbox_row
+from services.outbox.writer import insert_rows, outbox_values
 
 
 class UnitOfWork:
@@ -49,8 +49,13 @@ class UnitOfWork:
 
     def commit(self) -> None:
         now = self.clock.now()
-        for event in self._collect_events():
-            self.session.add(outbox_row(event, now, self.actor, self.request_id))
+        rows = [
+            outbox_values(event, now, self.actor, self.request_id)
+            for event in self._collect_events()
+        ]
+        # The changes first, then the events' rows (plain rows, one INSERT), then the commit.
+        self.session.flush()
+        insert_rows(self.session, rows)
         self.session.commit()
 
     def rollback(self) -> None:
