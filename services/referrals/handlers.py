@@ -153,7 +153,7 @@ def post_referral_update(
             due_hours=due.of(referral.type),
             now=now,
         )
-        session.add(update)
+        repository.add_update(session, update)
         takedown_effect = referral.type == "takedown" and (
             cmd.status in UNDONE_STATUSES or cmd.business_status == REMOVED_CODE
         )
