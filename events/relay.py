@@ -431,6 +431,10 @@ class _Probe:
 
     def close(self) -> None:
         try:
-            self.connection.close()
+            # Closed outright, never reset: a detached connection's reset is a ROLLBACK, which on
+            # a connection the database dropped only logs a traceback.
+            dbapi_connection = self.connection.dbapi_connection
+            if dbapi_connection is not None:
+                dbapi_connection.close()
         except Exception:
             log.debug("closing the probe connection", exc_info=True)

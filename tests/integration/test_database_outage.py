@@ -2,7 +2,7 @@
 
 import dataclasses
 from collections.abc import Iterator
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
@@ -29,12 +29,9 @@ def proxy(settings: Settings) -> Iterator[TcpProxy]:
 
 @pytest.fixture
 def proxied_app(settings: Settings, proxy: TcpProxy) -> Iterator[Flask]:
-    parts = urlsplit(settings.database_url)
-    netloc = (
-        f"{parts.username}@127.0.0.1:{proxy.port}" if parts.username else f"127.0.0.1:{proxy.port}"
+    app = create_app(
+        dataclasses.replace(settings, database_url=proxy.through(settings.database_url))
     )
-    url = urlunsplit(parts._replace(netloc=netloc))
-    app = create_app(dataclasses.replace(settings, database_url=url))
 
     @app.post("/_write_for_test/<org_id>")
     def write(org_id: str) -> tuple[dict[str, str], int]:

@@ -5,6 +5,7 @@ import socket
 import threading
 from types import TracebackType
 from typing import Self
+from urllib.parse import urlsplit, urlunsplit
 
 
 class TcpProxy:
@@ -18,6 +19,14 @@ class TcpProxy:
         self._lock = threading.Lock()
         self._closed = False
         threading.Thread(target=self._accept_loop, daemon=True).start()
+
+    def through(self, url: str) -> str:
+        """`url` (a database URL) with its host and port replaced by this proxy's."""
+        parts = urlsplit(url)
+        host = f"127.0.0.1:{self.port}"
+        return urlunsplit(
+            parts._replace(netloc=f"{parts.username}@{host}" if parts.username else host)
+        )
 
     def cut(self) -> None:
         """Refuse new connections and break every open one."""
