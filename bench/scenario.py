@@ -14,6 +14,7 @@ A scenario is one of two kinds:
 A module in bench/scenarios/ calls `register(...)` at import time; bench/run discovers them all.
 """
 
+import contextlib
 import json
 import os
 import subprocess
@@ -93,6 +94,18 @@ Scenario = HttpScenario | PythonScenario
 
 def timed_threads(threads: int, duration_s: float, operation: Callable[[], None]) -> Sample:
     """Run OPERATION in a loop on THREADS threads for DURATION_S; time every call."""
+    return sample_from_latencies(*timed_latencies(threads, duration_s, operation))
+
+
+def timed_latencies(
+    threads: int,
+    duration_s: float,
+    operation: Callable[[], None],
+    ready: Callable[[], Any] | None = None,
+) -> tuple[list[float], float]:
+    """`timed_threads`' measurement: every call's latency (sorted, seconds) and the elapsed
+    time. READY, if given, is called once the threads are up, just before the clock starts
+    (e.g. a barrier shared with other processes)."""
     latencies: list[list[float]] = [[] for _ in range(threads)]
     start = threading.Barrier(threads + 1)
     deadline = 0.0
@@ -106,13 +119,99 @@ def timed_threads(threads: int, duration_s: float, operation: Callable[[], None]
     workers = [threading.Thread(target=worker, args=(mine,)) for mine in latencies]
     for thread in workers:
         thread.start()
+    if ready is not None:
+        ready()
     began = time.perf_counter()
     deadline = began + duration_s
     start.wait()
     for thread in workers:
         thread.join()
     elapsed = time.perf_counter() - began
-    return sample_from_latencies(sorted(x for mine in latencies for x in mine), elapsed)
+    return sorted(x for mine in latencies for x in mine), elapsed
+
+
+#: What a process of `timed_processes` runs: (*args, part, parts, threads) -> (operation, close),
+#: PART being the process's number among PARTS (to share out rows, say). A module-level function,
+#: since it is named to a freshly spawned interpreter.
+OperationFactory = Callable[..., tuple[Callable[[], None], Callable[[], None]]]
+
+
+def split(threads: int, processes: int) -> list[int]:
+    """THREADS shared among PROCESSES as evenly as can be (16 in 2: 8 and 8)."""
+    processes = max(1, min(processes, threads))
+    return [threads // processes + (1 if n < threads % processes else 0) for n in range(processes)]
+
+
+def timed_processes(
+    processes: int,
+    threads: int,
+    duration_s: float,
+    factory: OperationFactory,
+    *args: Any,
+) -> Sample:
+    """`timed_threads` over PROCESSES processes with THREADS threads among them, as the server
+    runs its workers: each process (spawned, so a GIL of its own) builds its operation with
+    `factory(*args, part, parts, its_threads)`, warms up, and then all start the clock
+    together. The sample counts every process's calls over the longest elapsed time, and
+    merges their latencies."""
+    import multiprocessing
+
+    shares = split(threads, processes)
+    spawn = multiprocessing.get_context("spawn")
+    barrier = spawn.Barrier(len(shares) + 1)
+    results = spawn.Queue()
+    children = [
+        spawn.Process(
+            target=_timed_process,
+            args=(factory, (*args, part, len(shares)), share, duration_s, barrier, results),
+            daemon=True,
+        )
+        for part, share in enumerate(shares)
+    ]
+    for child in children:
+        child.start()
+    try:
+        # A process that fails breaks the barrier: its message is among the results.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=120)  # every process up and warm
+        outcomes = [results.get(timeout=duration_s + 120) for _ in children]
+    finally:
+        barrier.abort()
+        for child in children:
+            child.join(timeout=30)
+            if child.is_alive():
+                child.kill()
+    latencies: list[float] = []
+    for outcome in outcomes:
+        if isinstance(outcome, str):
+            raise RuntimeError(f"a measuring process failed: {outcome}")
+        latencies.extend(outcome[0])
+    return sample_from_latencies(sorted(latencies), max(outcome[1] for outcome in outcomes))
+
+
+def _timed_process(
+    factory: OperationFactory,
+    args: tuple[Any, ...],
+    threads: int,
+    duration_s: float,
+    barrier: Any,
+    results: Any,
+) -> None:
+    try:
+        operation, close = factory(*args, threads)
+    except BaseException as exc:
+        barrier.abort()
+        results.put(repr(exc))
+        raise
+    try:
+        timed_latencies(threads, 0.2, operation)  # the pool's connections, before the clock
+        results.put(timed_latencies(threads, duration_s, operation, ready=barrier.wait))
+    except BaseException as exc:
+        barrier.abort()
+        results.put(repr(exc))
+        raise
+    finally:
+        close()
 
 
 def sample_from_latencies(sorted_latencies_s: list[float], elapsed_s: float) -> Sample:
