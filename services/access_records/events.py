@@ -3,8 +3,8 @@
 Ids, codes and a path template filled with ids only: never a query string, a body or a header.
 """
 
-from dataclasses import dataclass
-from typing import ClassVar
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
 
 from services.messages import TOPIC_AUDIT, DomainEvent
 
@@ -29,3 +29,11 @@ class AccessRecorded(DomainEvent):
     @property
     def key(self) -> str:
         return self.case_id or self.org or "anonymous"
+
+    def data(self) -> dict[str, Any]:
+        # Every field is a string or a number: read as they are, without the deep copy of
+        # `dataclasses.asdict` (a tenth of the access-record writer's time). Same result.
+        return {name: getattr(self, name) for name in _DATA_FIELDS}
+
+
+_DATA_FIELDS = tuple(f.name for f in fields(AccessRecorded) if f.name != "subject")
