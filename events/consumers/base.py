@@ -20,7 +20,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient
-from sqlalchemy import insert, select
+from sqlalchemy import String, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from events import cloudevents, metrics
@@ -29,7 +29,7 @@ from events.kafka import KafkaSettings, admin_client, client_config, ensure_topi
 from events.relay import make_producer
 from services.clock import Clock, SystemClock
 from services.consumers.models import ConsumerOffset, ProcessedEvent
-from services.db import dialect_insert
+from services.db import dialect_insert, one_of
 from services.messages import TOPIC_DEADLETTER, DomainEvent
 from services.unit_of_work import UnitOfWork
 
@@ -177,7 +177,12 @@ class StreamConsumer:
             session.scalars(
                 select(ProcessedEvent.event_id).where(
                     ProcessedEvent.consumer == self.name,
-                    ProcessedEvent.event_id.in_({event.id for _, _, event in todo}),
+                    one_of(
+                        session,
+                        ProcessedEvent.event_id,
+                        list({event.id for _, _, event in todo}),
+                        String,
+                    ),
                 )
             )
         )

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import TextClause, insert, select, text
+from sqlalchemy import String, TextClause, insert, select, text
 from sqlalchemy.orm import Session
 
 from services.audit.merkle import SubtreeHashes, completed_subtrees
@@ -28,7 +28,7 @@ from services.audit.models import (
     compute_leaf_hash,
     entry_document,
 )
-from services.db import Base
+from services.db import Base, one_of
 
 STATE_ROW_ID = 1
 
@@ -200,7 +200,7 @@ def append_entries(session: Session, drafts: Sequence[EntryDraft]) -> list[Appen
     seen = set(
         session.scalars(
             select(AuditEntry.event_id).where(
-                AuditEntry.event_id.in_({draft.event_id for draft in drafts})
+                one_of(session, AuditEntry.event_id, list({d.event_id for d in drafts}), String)
             )
         )
     )

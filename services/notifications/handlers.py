@@ -10,10 +10,11 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import insert, select
+from sqlalchemy import String, insert, select
 from sqlalchemy.orm import Session
 
 from services.actor import Actor
+from services.db import one_of
 from services.errors import InvalidInput, NotFound
 from services.ids import new_id
 from services.notifications import repository
@@ -53,8 +54,8 @@ def notify_all(
         (org, event_id)
         for org, event_id in session.execute(
             select(Notification.org, Notification.event_id).where(
-                Notification.org.in_(orgs),
-                Notification.event_id.in_({event.id for event, _ in wanted}),
+                one_of(session, Notification.org, orgs, String),
+                one_of(session, Notification.event_id, list({e.id for e, _ in wanted}), String),
             )
         )
     }
@@ -66,7 +67,7 @@ def notify_all(
     next_seq = repository.allocate_seqs(session, Counter(org for _, org in fresh))
     subscriptions: dict[str, list[Subscription]] = {}
     for subscription in session.scalars(
-        select(Subscription).where(Subscription.org.in_(list(next_seq)))
+        select(Subscription).where(one_of(session, Subscription.org, list(next_seq), String))
     ):
         subscriptions.setdefault(subscription.org, []).append(subscription)
     notifications: list[dict[str, Any]] = []
