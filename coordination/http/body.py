@@ -1,5 +1,7 @@
-"""Request bodies: JSON only, at most 1 MiB, well-formed, an object."""
+"""Request input: bodies (JSON only, at most 1 MiB, well-formed, an object) and query strings,
+each loaded by a marshmallow schema."""
 
+import functools
 import json
 from typing import Any
 
@@ -17,9 +19,22 @@ def is_json(mimetype: str) -> bool:
     return mimetype == "application/json" or mimetype.endswith("+json")
 
 
-def load_body(schema: Schema) -> dict[str, Any]:
-    """The request body loaded by a marshmallow schema (unknown fields are refused there)."""
-    loaded: dict[str, Any] = schema.load(json_body())
+@functools.cache
+def _schema(schema_class: type[Schema]) -> Schema:
+    """One instance per schema class: building one (a deep copy of its fields) costs more than
+    a load, and `load` keeps no state on the instance, so threads share it."""
+    return schema_class()
+
+
+def load_body(schema_class: type[Schema]) -> dict[str, Any]:
+    """The request body loaded by the schema (unknown fields are refused there)."""
+    loaded: dict[str, Any] = _schema(schema_class).load(json_body())
+    return loaded
+
+
+def load_args(schema_class: type[Schema]) -> dict[str, Any]:
+    """The query string loaded by the schema (the first value of each name)."""
+    loaded: dict[str, Any] = _schema(schema_class).load(request.args.to_dict())
     return loaded
 
 

@@ -7,7 +7,7 @@ reads them, and the auditor, the police and the standards commission may post co
 
 from typing import Any
 
-from flask import Response, request
+from flask import Response
 
 from coordination.api import api
 from coordination.api.audit.keys import audit_signer, log_keys
@@ -27,7 +27,7 @@ from coordination.api.audit.schemas import (
     dump_review,
 )
 from coordination.auth.guard import authorize, current_actor
-from coordination.http.body import load_body
+from coordination.http.body import load_args, load_body
 from coordination.http.conventions import json_response, page_request, page_response, request_uow
 from coordination.runtime import runtime
 from services.audit import handlers, queries
@@ -40,7 +40,7 @@ ENTRIES = "audit-entries"
 @api.get("/audit/entries")
 @authorize("audit.entries.list", "audit.read")
 def list_audit_entries() -> Response:
-    args: dict[str, Any] = EntryQuery().load(request.args)
+    args: dict[str, Any] = load_args(EntryQuery)
     args.pop("limit", None)
     args.pop("cursor", None)
     page_req = page_request(ENTRIES)
@@ -59,7 +59,7 @@ def read_audit_entry(index: int) -> Response:
 @api.get("/audit/checkpoint")
 @authorize("audit.checkpoint.read")
 def read_audit_checkpoint() -> Response:
-    args: dict[str, Any] = CheckpointQuery().load(request.args)
+    args: dict[str, Any] = load_args(CheckpointQuery)
     with runtime().session_factory() as session:
         view = queries.get_checkpoint(session, args.get("tree_size"))
         return json_response(dump_checkpoint(view, audit_signer().verifier().verifier_key()))
@@ -68,7 +68,7 @@ def read_audit_checkpoint() -> Response:
 @api.post("/audit/checkpoint/cosignatures")
 @authorize("audit.cosign")
 def post_audit_cosignature() -> Response:
-    body = load_body(CosignatureCreate())
+    body = load_body(CosignatureCreate)
     actor = current_actor()
     cmd = CosignCheckpoint(
         size=body["tree_size"], cosignature=body["cosignature"], verifier_key=body["verifier_key"]
@@ -87,7 +87,7 @@ def read_audit_key() -> Response:
 @api.get("/audit/proofs/inclusion")
 @authorize("audit.proof.inclusion", "audit.read")
 def audit_inclusion_proof() -> Response:
-    args: dict[str, Any] = InclusionQuery().load(request.args)
+    args: dict[str, Any] = load_args(InclusionQuery)
     with runtime().session_factory() as session:
         proof = queries.prove_inclusion(
             session, current_actor(), args["index"], args.get("tree_size")
@@ -98,7 +98,7 @@ def audit_inclusion_proof() -> Response:
 @api.get("/audit/proofs/consistency")
 @authorize("audit.proof.consistency")
 def audit_consistency_proof() -> Response:
-    args: dict[str, Any] = ConsistencyQuery().load(request.args)
+    args: dict[str, Any] = load_args(ConsistencyQuery)
     with runtime().session_factory() as session:
         proof = queries.prove_consistency(session, args["first"], args.get("second"))
         return json_response(dump_consistency(proof))
@@ -107,7 +107,7 @@ def audit_consistency_proof() -> Response:
 @api.get("/audit/review")
 @authorize("audit.review", "audit.read")
 def audit_review() -> Response:
-    args: dict[str, Any] = ReviewQuery().load(request.args)
+    args: dict[str, Any] = load_args(ReviewQuery)
     with runtime().session_factory() as session:
         review = monthly_review(session, current_actor(), args["month"], runtime().clock.now())
         return json_response(dump_review(review))

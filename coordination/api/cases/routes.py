@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from flask import Response, request
+from flask import Response
 
 from coordination.api import api
 from coordination.api.cases.schemas import (
@@ -14,7 +14,7 @@ from coordination.api.cases.schemas import (
     identity_json,
 )
 from coordination.auth.guard import authorize, current_actor
-from coordination.http.body import load_body
+from coordination.http.body import load_args, load_body
 from coordination.http.conventions import (
     idempotent,
     if_match,
@@ -40,7 +40,7 @@ def _keys() -> MasterKeyRing:
 @authorize("case.create", "cases.write")
 @idempotent
 def open_case() -> Response:
-    body = load_body(CaseCreateIn())
+    body = load_body(CaseCreateIn)
     victim = body.get("victim") or {}
     case = handlers.open_case(
         OpenCase(harm_types=body["harm_types"], age_band=victim.get("age_band", "unknown")),
@@ -55,7 +55,7 @@ def open_case() -> Response:
 @api.get("/cases")
 @authorize("case.list", "cases.read")
 def list_cases() -> Response:
-    args: dict[str, Any] = CaseListArgs().load(request.args.to_dict())
+    args: dict[str, Any] = load_args(CaseListArgs)
     page_req = page_request("cases")
     with runtime().session_factory() as session:
         page = queries.list_cases(
@@ -80,7 +80,7 @@ def read_case(case_id: str) -> Response:
 @idempotent
 def update_case(case_id: str) -> Response:
     expected = if_match()
-    body = load_body(CasePatchIn())
+    body = load_body(CasePatchIn)
     case = handlers.update_case(
         UpdateCase(
             case_id=case_id,
@@ -108,7 +108,7 @@ def read_victim(case_id: str) -> Response:
 @idempotent
 def record_victim(case_id: str) -> Response:
     expected = optional_if_match()
-    body = load_body(VictimIdentityIn())
+    body = load_body(VictimIdentityIn)
     identity = victims.record_identity(
         RecordIdentity(case_id=case_id, identity=body, expected_version=expected),
         request_uow(),

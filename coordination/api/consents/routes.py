@@ -23,7 +23,7 @@ from services.consents.commands import GrantConsent, RevokeConsent
 @authorize("consent.grant", "cases.write")
 @idempotent
 def grant_consent(case_id: str) -> Response:
-    body = load_body(ConsentGrantIn())
+    body = load_body(ConsentGrantIn)
     consent = handlers.grant_consent(
         GrantConsent(case_id=case_id, **body), request_uow(), current_actor()
     )
@@ -54,7 +54,7 @@ def read_consent(consent_id: str) -> Response:
 @idempotent
 def revoke_consent(consent_id: str) -> Response:
     expected = if_match()
-    body = load_body(ConsentRevokeIn())
+    body = load_body(ConsentRevokeIn)
     consent = handlers.revoke_consent(
         RevokeConsent(consent_id=consent_id, expected_version=expected, **body),
         request_uow(),

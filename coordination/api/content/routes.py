@@ -27,7 +27,7 @@ from services.content.commands import RecordSighting, RegisterContent
 @authorize("content.register", "content.write")
 @idempotent
 def register_content(case_id: str) -> Response:
-    cmd = RegisterContent(case_id=case_id, **load_body(ContentCreate()))
+    cmd = RegisterContent(case_id=case_id, **load_body(ContentCreate))
     item = handlers.register_content(cmd, request_uow(), current_actor())
     return json_response(
         dump_content(item), 201, version=item.version, location=f"/v1/content/{item.id}"
@@ -55,7 +55,7 @@ def read_content(content_id: str) -> Response:
 @authorize("sighting.record", "content.write")
 @idempotent
 def record_sighting(content_id: str) -> Response:
-    cmd = RecordSighting(content_id=content_id, **load_body(SightingCreate()))
+    cmd = RecordSighting(content_id=content_id, **load_body(SightingCreate))
     sighting = handlers.record_sighting(cmd, request_uow(), current_actor())
     return json_response(dump_sighting(sighting), 201)
 

@@ -54,7 +54,7 @@ def warm_hash_index(app: Flask) -> threading.Thread:
 @idempotent
 def report_hit() -> Response:
     actor = current_actor()
-    cmd = ReportHit(**load_body(HitCreate()))
+    cmd = ReportHit(**load_body(HitCreate))
     outcome = handlers.report_hit(cmd, request_uow(), actor, hash_index())
     return json_response(dump_outcome(outcome))
 
@@ -77,7 +77,7 @@ def monitoring_due() -> Response:
 @idempotent
 def record_check() -> Response:
     actor = current_actor()
-    cmd = RecordCheck(**load_body(CheckCreate()))
+    cmd = RecordCheck(**load_body(CheckCreate))
     plan = handlers.record_monitoring_check(cmd, request_uow(), actor)
     return json_response(
         {

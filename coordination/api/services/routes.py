@@ -22,7 +22,7 @@ from services.support.commands import RecordService
 @authorize("service.record", "services.write")
 @idempotent
 def record_service(case_id: str) -> Response:
-    body = load_body(ServiceCreate())
+    body = load_body(ServiceCreate)
     actor = current_actor()
     service = handlers.record_service(RecordService(case_id=case_id, **body), request_uow(), actor)
     return json_response(dump_service(service), 201)

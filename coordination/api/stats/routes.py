@@ -9,6 +9,7 @@ from flask import Response, jsonify, request
 from coordination.api import api
 from coordination.api.stats.schemas import StatsQuery
 from coordination.auth.guard import authorize, current_actor
+from coordination.http.body import load_args
 from coordination.runtime import runtime
 from services.stats import handlers
 from services.stats.commands import ReadStatistics
@@ -20,7 +21,7 @@ CSV = "text/csv"
 @api.get("/stats")
 @authorize("stats.read", "stats.read")
 def read_statistics() -> Response:
-    query: dict[str, Any] = StatsQuery().load(request.args.to_dict())
+    query: dict[str, Any] = load_args(StatsQuery)
     published = handlers.read_statistics(
         ReadStatistics(query["start"], query["end"], by_month=query["group_by"] == "month"),
         runtime().uow(current_actor()),

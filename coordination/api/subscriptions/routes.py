@@ -15,7 +15,7 @@ from services.notifications.commands import CreateSubscription, DeleteSubscripti
 @api.post("/subscriptions")
 @authorize("subscription.create", "subscriptions.write")
 def create_subscription() -> Response:
-    body = load_body(SubscriptionIn())
+    body = load_body(SubscriptionIn)
     subscription = handlers.create_subscription(
         CreateSubscription(url=body["url"], event_types=body["event_types"], secret=body["secret"]),
         request_uow(),
