@@ -31,6 +31,7 @@ from alembic import command
 from sqlalchemy import insert, select
 
 from coordination.config import Settings
+from coordination.long_running import freeze_startup_heap
 from coordination.runtime import Runtime
 from events.broker import EmbeddedBroker
 from events.relay import Relay, RelayOptions
@@ -237,6 +238,7 @@ def main() -> None:
     with EmbeddedBroker() as broker:
         settings = dataclasses.replace(base, kafka_bootstrap_servers=broker.bootstrap_servers)
         rt = Runtime.build(settings)
+        freeze_startup_heap()  # as the API workers do (`serve_app`), whom the writers stand for
         if args.only in (None, "latency"):
             out["commit_to_consumer"] = latency(rt, settings, broker, args.rate, args.seconds)
         if args.only in (None, "relay"):

@@ -14,6 +14,7 @@ from coordination.http import (
     request_log,
     stream,
 )
+from coordination.long_running import freeze_startup_heap
 from coordination.runtime import EXTENSION, Runtime
 from services.clock import Clock
 
@@ -42,4 +43,5 @@ def serve_app() -> Flask:
     request_log.configure_logging(settings.log_level)
     app = create_app(settings)
     warm_hash_index(app)  # the known hashes load now, not on the worker's first match
+    freeze_startup_heap()
     return app

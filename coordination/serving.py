@@ -30,6 +30,7 @@ import click
 from gunicorn.app.base import BaseApplication
 
 from coordination.config import Settings
+from coordination.long_running import freeze_startup_heap
 from events.broker import EmbeddedBroker
 
 SERVERS = ("gthread", "sync", "granian")
@@ -122,6 +123,7 @@ def run_background_workers(targets: list[str]) -> None:
         threading.Thread(target=load_target(t), args=(settings, stop), name=t, daemon=True)
         for t in targets
     ]
+    freeze_startup_heap()
     for thread in threads:
         thread.start()
     stop.wait()

@@ -11,6 +11,7 @@ import click
 
 from coordination.cli_support import settings
 from coordination.config import Settings
+from coordination.long_running import freeze_startup_heap
 
 
 def _kafka_settings() -> Settings:
@@ -34,6 +35,7 @@ def _run_until_signalled(worker: Callable[[Settings, threading.Event], None]) ->
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    freeze_startup_heap()
     worker(config, stop)
 
 
