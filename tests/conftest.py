@@ -7,6 +7,7 @@ import secrets
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from alembic import command
@@ -18,6 +19,7 @@ from coordination.config import Settings
 from coordination.runtime import Runtime, runtime
 from events.broker import EmbeddedBroker
 from migrations import alembic_config
+from tests.support.tcp_proxy import TcpProxy
 
 pytest_plugins = ["tests.support.fixtures"]
 
@@ -91,3 +93,14 @@ def broker() -> Iterator[EmbeddedBroker]:
 
 def is_postgres(url: str) -> bool:
     return url.startswith("postgresql")
+
+
+@pytest.fixture
+def proxy(settings: Settings) -> Iterator[TcpProxy]:
+    """A loopback proxy in front of the test PostgreSQL that can cut it off: an outage. SQLite,
+    a local file, has no such outage: the test is skipped there."""
+    if not is_postgres(settings.database_url):
+        pytest.skip("an outage of a networked database; SQLite is a local file")
+    parts = urlsplit(settings.database_url)
+    with TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432) as running:
+        yield running

@@ -2,7 +2,6 @@
 
 import dataclasses
 from collections.abc import Iterator
-from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
@@ -14,17 +13,8 @@ from coordination.runtime import runtime
 from services.orgs.commands import CreateOrg
 from services.orgs.handlers import create_org
 from services.orgs.models import Org
-from tests.conftest import is_postgres, unique
+from tests.conftest import unique
 from tests.support.tcp_proxy import TcpProxy
-
-
-@pytest.fixture
-def proxy(settings: Settings) -> Iterator[TcpProxy]:
-    if not is_postgres(settings.database_url):
-        pytest.skip("an outage of a networked database; SQLite is a local file")
-    parts = urlsplit(settings.database_url)
-    with TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432) as running:
-        yield running
 
 
 @pytest.fixture

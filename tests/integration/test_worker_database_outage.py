@@ -4,15 +4,13 @@ each event reaches the audit trail exactly once."""
 
 import dataclasses
 import time
-from collections.abc import Iterator
-from urllib.parse import urlsplit
 
 import pytest
 
 from coordination.config import Settings
 from coordination.runtime import Runtime
 from events.broker import EmbeddedBroker
-from tests.conftest import is_postgres, unique
+from tests.conftest import unique
 from tests.support.stream import (
     all_audited,
     audit_counts,
@@ -25,15 +23,6 @@ from tests.support.stream import (
 from tests.support.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.kafka
-
-
-@pytest.fixture
-def proxy(settings: Settings) -> Iterator[TcpProxy]:
-    if not is_postgres(settings.database_url):
-        pytest.skip("an outage of a networked database; SQLite is a local file")
-    parts = urlsplit(settings.database_url)
-    with TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432) as running:
-        yield running
 
 
 def test_relay_and_audit_consumer_carry_on_after_a_database_outage(
