@@ -37,6 +37,12 @@ log = logging.getLogger("coordination.consumer")
 
 TOPIC_CHECK_EVERY_S = 3.0
 MAX_BACKOFF_S = 30.0
+#: Once no record came for this long, fetches wait `IDLE_FETCH_WAIT_MS` instead of the
+#: configured (short) wait: an idle `serve` then costs ~5 % of a core instead of ~45 % (its
+#: consumers and the embedded broker, which answers a waiting fetch only when its wait is up).
+#: The first record after a quiet spell waits up to that long; the wait is short again at once.
+IDLE_AFTER_S = 2.0
+IDLE_FETCH_WAIT_MS = 500
 
 
 class StreamConsumer:
@@ -62,6 +68,7 @@ class StreamConsumer:
         self._producer: KafkaProducer | None = None
         self._topic_ids: dict[str, str] = {}
         self._checked_at = 0.0
+        self._records_at = 0.0
         self.applied = 0
 
     # ---- what a subclass does ------------------------------------------------------------
@@ -111,10 +118,27 @@ class StreamConsumer:
         self._check_topics(consumer)
         batch = consumer.poll(timeout_ms=timeout_ms, max_records=self.max_records)
         records = [(tp, record) for tp, recs in batch.items() for record in recs]
+        self._pace_fetches(consumer, busy=bool(records))
         if not records:
             return 0
         self._apply_batch(records)
         return len(records)
+
+    def fetch_wait_ms(self) -> int:
+        """How long the next fetch may wait at the broker: short while records flow."""
+        if time.monotonic() - self._records_at < IDLE_AFTER_S:
+            return self.settings.kafka_fetch_max_wait_ms
+        return max(IDLE_FETCH_WAIT_MS, self.settings.kafka_fetch_max_wait_ms)
+
+    def _pace_fetches(self, consumer: KafkaConsumer, *, busy: bool) -> None:
+        if busy:
+            self._records_at = time.monotonic()
+        # kafka-python reads the wait from its fetcher's settings for every request, and has no
+        # public way to change it on a running consumer; without that attribute (another
+        # version) the configured wait simply stays.
+        config = getattr(getattr(consumer, "_fetcher", None), "config", None)
+        if isinstance(config, dict):
+            config["fetch_max_wait_ms"] = self.fetch_wait_ms()
 
     def close(self) -> None:
         for closable in (self._consumer, self._admin, self._producer):
