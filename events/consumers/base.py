@@ -38,7 +38,7 @@ log = logging.getLogger("coordination.consumer")
 TOPIC_CHECK_EVERY_S = 3.0
 MAX_BACKOFF_S = 30.0
 #: Once no record came for this long, fetches wait `IDLE_FETCH_WAIT_MS` instead of the
-#: configured (short) wait: an idle `serve` then costs ~5 % of a core instead of ~45 % (its
+#: configured (short) wait: an idle `serve` then costs ~9 % of a core instead of ~45 % (its
 #: consumers and the embedded broker, which answers a waiting fetch only when its wait is up).
 #: The first record after a quiet spell waits up to that long; the wait is short again at once.
 IDLE_AFTER_S = 2.0
