@@ -197,13 +197,9 @@ def _timed_process(
     barrier: Any,
     results: Any,
 ) -> None:
+    close: Callable[[], None] | None = None
     try:
         operation, close = factory(*args, threads)
-    except BaseException as exc:
-        barrier.abort()
-        results.put(repr(exc))
-        raise
-    try:
         timed_latencies(threads, 0.2, operation)  # the pool's connections, before the clock
         results.put(timed_latencies(threads, duration_s, operation, ready=barrier.wait))
     except BaseException as exc:
@@ -211,7 +207,8 @@ def _timed_process(
         results.put(repr(exc))
         raise
     finally:
-        close()
+        if close is not None:
+            close()
 
 
 def sample_from_latencies(sorted_latencies_s: list[float], elapsed_s: float) -> Sample:

@@ -64,6 +64,8 @@ def notify_all(
         if (org, event.id) not in told:  # one event tells one org once, however often replayed
             told.add((org, event.id))
             fresh.append((event, org))
+    if not fresh:  # a replay: nothing to number, and no subscriptions to read
+        return []
     next_seq = repository.allocate_seqs(session, Counter(org for _, org in fresh))
     subscriptions: dict[str, list[Subscription]] = {}
     for subscription in session.scalars(

@@ -3,7 +3,6 @@ from collections.abc import Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.consumers.models import ProcessedEvent
 from services.db import dialect_insert
 from services.notifications.models import NotificationFeed, Subscription
 
@@ -19,10 +18,6 @@ def subscriptions_of(session: Session, org: str) -> list[Subscription]:
 
 def count_subscriptions(session: Session, org: str) -> int:
     return len(subscriptions_of(session, org))
-
-
-def already_processed(session: Session, consumer: str, event_id: str) -> bool:
-    return session.get(ProcessedEvent, (consumer, event_id)) is not None
 
 
 def allocate_seqs(session: Session, counts: Mapping[str, int]) -> dict[str, int]:
