@@ -84,13 +84,18 @@ CLAIMED = (
 
 
 _earlier = aliased(OutboxMessage)
-#: A claimed row's key's first unpublished position, read in the claim's own statement (a round
-#: trip less per batch). Rows another relay has locked count, though SKIP LOCKED left them out.
-FIRST_OF_KEY = (
-    select(func.min(_earlier.position))
-    .where(_earlier.published_at.is_(None), _earlier.key == OutboxMessage.key)
+#: A claimed row's key's previous unpublished position (NULL for the key's first), read in the
+#: claim's own statement (a round trip less per batch). Rows another relay has locked count,
+#: though SKIP LOCKED left them out.
+PREVIOUS_OF_KEY = (
+    select(func.max(_earlier.position))
+    .where(
+        _earlier.published_at.is_(None),
+        _earlier.key == OutboxMessage.key,
+        _earlier.position < OutboxMessage.position,
+    )
     .scalar_subquery()
-    .label("first_of_key")
+    .label("previous_of_key")
 )
 
 
@@ -266,7 +271,7 @@ class Relay:
             with self.session_factory() as session:
                 # Core, not the ORM session's execute: plain rows, without its per-row work.
                 connection = session.connection()
-                claim = pending.add_columns(FIRST_OF_KEY).with_for_update(
+                claim = pending.add_columns(PREVIOUS_OF_KEY).with_for_update(
                     skip_locked=True, of=OutboxMessage
                 )
                 rows = self._in_key_order(list(connection.execute(claim)))
@@ -291,15 +296,17 @@ class Relay:
 
     @staticmethod
     def _in_key_order(rows: list[Row[Any]]) -> list[Row[Any]]:
-        """Leave out the rows of any key whose earlier rows another relay holds right now (they
-        are unpublished, yet not in this claim): publishing them first would reorder a case.
-        They are claimed again once the other relay has marked its rows. Each claimed row
-        carries its key's first unpublished position (`FIRST_OF_KEY`, read with the claim)."""
-        first_claimed: dict[str, int] = {}
+        """Only the rows whose key's earlier unpublished rows are all in this claim, before
+        them: another relay may hold some of a key's rows right now (unpublished, yet skipped
+        by this claim), at its start or in its middle, and publishing past them would reorder
+        a case. Left-out rows are claimed again once the other relay has marked its rows."""
+        in_order: set[int] = set()
         for row in rows:
-            first_claimed.setdefault(row.key, row.position)
-        held = {row.key for row in rows if row.first_of_key < first_claimed[row.key]}
-        return [row for row in rows if row.key not in held] if held else rows
+            if row.previous_of_key is None or row.previous_of_key in in_order:
+                in_order.add(row.position)
+        if len(in_order) == len(rows):
+            return rows
+        return [row for row in rows if row.position in in_order]
 
     def reconcile(self) -> int:
         """Republish every kept row whose event the audit trail lacks; returns how many."""

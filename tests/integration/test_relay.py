@@ -182,6 +182,46 @@ def test_two_relays_on_postgresql_publish_each_event_once_in_case_order(
         assert [i for i in received if i in set(case_ids)] == case_ids
 
 
+def test_a_relay_publishes_no_row_past_one_another_relay_holds(
+    rt: Runtime, settings: Settings, broker: EmbeddedBroker
+) -> None:
+    """Another relay holds the middle of a case's rows: this one publishes the case's rows
+    before them and leaves the rest, whatever its claim skipped, for after them."""
+    if rt.engine.dialect.name != "postgresql":
+        pytest.skip("several relays need FOR UPDATE SKIP LOCKED (PostgreSQL)")
+    case = unique("case")
+    ids = write_case_events(rt, case, 5)
+    relay = make_relay(rt, with_broker(settings, broker))
+    with rt.engine.connect() as other_relay:
+        other_relay.execute(
+            select(OutboxMessage.position)
+            .where(OutboxMessage.id.in_(ids[1:3]))
+            .with_for_update(skip_locked=True)
+        ).all()
+        while relay.publish_pending():
+            pass
+        assert published_ids(rt, ids) == ids[:1]
+        other_relay.rollback()
+    reader = TopicReader(broker, TOPIC_EVENTS)
+    while relay.publish_pending():
+        pass
+    relay.close()
+    records = reader.wait_for_ids(ids)
+    reader.close()
+    received = [cloudevents.decode(r.value).id for r in records]
+    assert [i for i in received if i in ids] == ids
+
+
+def published_ids(rt: Runtime, ids: list[str]) -> list[str]:
+    with rt.session_factory() as session:
+        rows = session.scalars(
+            select(OutboxMessage.id)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.published_at.is_not(None))
+            .order_by(OutboxMessage.position)
+        )
+        return list(rows)
+
+
 def test_topics_are_created_with_the_configured_partitions(
     rt: Runtime, settings: Settings, own_broker: EmbeddedBroker
 ) -> None:
