@@ -1,9 +1,8 @@
 """The stream workers as `coordination serve` background workers and CLI commands.
 
 Each is `function(settings, stop)`: it builds its own database engine and Kafka clients and
-returns soon after `stop` is set. Their engines do not ping a connection before each use (a round
-trip per batch): a worker whose connection broke fails that batch, and retries it after a backoff
-on a fresh connection (the pool discards all connections on a disconnect).
+returns soon after `stop` is set. A worker whose connection broke fails that batch, and retries it
+after a backoff on a fresh connection (the pool discards all connections on a disconnect).
 """
 
 import threading
@@ -22,7 +21,7 @@ from services.db import make_engine, make_session_factory
 
 
 def worker_engine(settings: "WorkerSettings") -> Engine:
-    return make_engine(settings.database_url, pool_pre_ping=False)
+    return make_engine(settings.database_url)
 
 
 class WorkerSettings(KafkaSettings, Protocol):

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from coordination.config import Settings
 from coordination.http import access_records
@@ -24,6 +24,7 @@ from services.messages import TOPIC_AUDIT
 from services.outbox.models import OutboxMessage
 from tests.conftest import unique
 from tests.support.agencies import Agencies
+from tests.support.backends import terminate_backends
 from tests.support.stream import (
     assert_valid_cloudevent,
     make_audit_consumer,
@@ -211,15 +212,7 @@ def test_a_dropped_writer_connection_loses_no_record(
         pytest.skip("a server-side disconnect: PostgreSQL only")
     police = agencies.new("police")
     assert police.get("/v1/notifications?after=0").status_code == 200  # the writer connected
-    with rt.engine.connect() as connection:
-        dropped = connection.execute(
-            text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                " AND backend_type = 'client backend'"
-            )
-        ).scalar_one()
-    assert dropped >= 1
+    assert terminate_backends(rt.engine, "true") >= 1
     request_id = unique("req")
     with caplog.at_level(logging.ERROR, logger="coordination.access_records"):
         response = police.get("/v1/notifications?after=0", headers={"X-Request-Id": request_id})

@@ -5,15 +5,17 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from coordination.app import create_app
 from coordination.config import Settings
 from coordination.runtime import runtime
+from services.db import is_sqlite, make_engine
 from services.orgs.commands import CreateOrg
 from services.orgs.handlers import create_org
 from services.orgs.models import Org
 from tests.conftest import unique
+from tests.support.backends import terminate_backends
 from tests.support.tcp_proxy import TcpProxy
 
 
@@ -62,3 +64,17 @@ def test_database_outage_writes_nothing_and_recovers_alone(
     assert orgs_named(proxied_app, org_id) == 0
     assert client.post(f"/_write_for_test/{org_id}").status_code == 201
     assert orgs_named(proxied_app, org_id) == 1
+
+
+def test_a_pooled_connection_the_server_closed_is_replaced_at_checkout(database_url: str) -> None:
+    """A restart or failover ends every idle connection of the pool: the next checkout sees
+    the closed socket and hands out a fresh connection, so no statement meets the dead one."""
+    if is_sqlite(database_url):
+        pytest.skip("a server-side disconnect: PostgreSQL only")
+    engine = make_engine(database_url, pool_size=1, max_overflow=0)
+    with engine.connect() as connection:
+        before = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    assert terminate_backends(engine, "pid = :pid", pid=before) == 1
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT pg_backend_pid()")).scalar_one() != before
+    engine.dispose()

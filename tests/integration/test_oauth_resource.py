@@ -12,6 +12,7 @@ from coordination.auth.guard import authorize, current_actor
 from coordination.config import Settings
 from coordination.runtime import runtime
 from tests.support.agencies import Agencies
+from tests.support.backends import terminate_backends
 
 PROBLEM = "application/problem+json"
 
@@ -169,17 +170,7 @@ def test_guard_survives_its_database_connections_being_dropped(
     the next request is still answered (from the database until the listener is back)."""
     if not settings.database_url.startswith("postgresql"):
         pytest.skip("connections dropped by a database server")
-    from sqlalchemy import text
-
     police = probe_agencies.new("police")
     assert police.get("/v1/probe/one").status_code == 200
-    with runtime(app_with_probe).engine.connect() as admin:
-        dropped = admin.execute(
-            text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-                "AND state = 'idle'"
-            )
-        ).scalar_one()
-    assert dropped >= 1
+    assert terminate_backends(runtime(app_with_probe).engine, "state = 'idle'") >= 1
     assert police.get("/v1/probe/one").status_code == 200
