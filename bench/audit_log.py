@@ -258,7 +258,7 @@ def bench_proofs(url: str, size: int, count: int) -> dict[str, Any]:
     sessions = make_session_factory(engine)
     rng = random.Random(1)
     figures: dict[str, Any] = {"proof_tree_size": size, "proof_requests": count}
-    # One session per proof, as a request has: pool checkout (with its pre-ping), the
+    # One session per proof, as a request has: pool checkout (with its socket check), the
     # statements, the rollback. The floor: the same session around a bare SELECT 1.
     for name, call in (
         ("session_select_1", lambda s: s.execute(text("SELECT 1")).scalar_one()),

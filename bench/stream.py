@@ -11,6 +11,9 @@
    relay's share (commit to the broker's acknowledgement). KAFKA_FETCH_MAX_WAIT_MS, if set,
    reaches the consumers. On a server with autovacuum off (the test server), the bench vacuums
    the tables the stream updates in place every 10 s, as autovacuum would in production.
+   Each consumer's p99 is also given per 10 s window. After it, `broker_floor`: the embedded
+   broker alone (bench/broker_floor.py) at the same record rate for as long, window by
+   window, the floor under those figures.
 2. `relay`: 100,000 outbox rows inserted in bulk, then one relay drains them: events/s.
 
 The database is migrated to head first; results are printed as JSON.
@@ -31,6 +34,8 @@ from typing import Any
 from alembic import command
 from sqlalchemy import insert, select
 
+from bench.broker_floor import broker_floor
+from bench.windows import WINDOW_S, percentile, windowed
 from coordination.config import Settings
 from coordination.long_running import freeze_startup_heap
 from coordination.runtime import Runtime
@@ -44,12 +49,9 @@ from services.outbox.models import OutboxMessage
 from services.referrals.events import ReferralRequested
 
 WRITERS = 8
+#: Records each write puts on the broker: its event, and the notification the consumer publishes.
+RECORDS_PER_WRITE = 2
 SENDER = Actor(org="bench-center", org_kind="support_center", client_id="bench-client")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
 def workers(settings: Settings, broker: EmbeddedBroker) -> list[subprocess.Popen[bytes]]:
@@ -172,12 +174,16 @@ def latency(
                 if len(rows) >= n or time.monotonic() > deadline:
                     break
                 time.sleep(0.5)
-            ms = [(done - made).total_seconds() * 1000 for made, done in rows]
+            samples = [
+                (made.timestamp(), (done - made).total_seconds() * 1000) for made, done in rows
+            ]
+            ms = [latency for _, latency in samples]
             result[consumer] = {
                 "events": len(ms),
                 "p50_ms": round(percentile(ms, 0.50), 1),
                 "p99_ms": round(percentile(ms, 0.99), 1),
                 "max_ms": round(max(ms), 1) if ms else None,
+                f"p99_ms_per_{WINDOW_S:g}s": windowed(samples, started.timestamp(), seconds),
             }
         # CPU per event of each worker (warm-up and idle included): unlike latency, it hardly
         # depends on what else the machine runs, so runs on a shared machine compare.
@@ -263,6 +269,14 @@ def main() -> None:
         freeze_startup_heap()  # as the API workers do (`serve_app`), whom the writers stand for
         if args.only in (None, "latency"):
             out["commit_to_consumer"] = latency(rt, settings, broker, args.rate, args.seconds)
+            # After the stream, on a broker of its own: the same record rate (each write's
+            # event and the notification it causes) for as long, with nothing else running.
+            out["broker_floor"] = broker_floor(
+                RECORDS_PER_WRITE * args.rate,
+                args.seconds,
+                partitions=settings.kafka_topic_partitions,
+                fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+            )
         if args.only in (None, "relay"):
             out["relay_backlog"] = relay_throughput(rt, settings, broker, args.rows)
         rt.engine.dispose()
