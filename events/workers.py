@@ -8,8 +8,6 @@ after a backoff on a fresh connection (the pool discards all connections on a di
 import threading
 from typing import Protocol
 
-from sqlalchemy import Engine
-
 from events.consumers.audit import AuditConsumer
 from events.consumers.base import StreamConsumer
 from events.consumers.notifications import NotificationConsumer
@@ -20,10 +18,6 @@ from events.webhooks import WebhookOptions, WebhookSender
 from services.db import make_engine, make_session_factory
 
 
-def worker_engine(settings: "WorkerSettings") -> Engine:
-    return make_engine(settings.database_url)
-
-
 class WorkerSettings(KafkaSettings, Protocol):
     @property
     def database_url(self) -> str: ...
@@ -32,7 +26,7 @@ class WorkerSettings(KafkaSettings, Protocol):
 
 
 def run_relay(settings: WorkerSettings, stop: threading.Event) -> None:
-    engine = worker_engine(settings)
+    engine = make_engine(settings.database_url)
     try:
         options = RelayOptions(retention_days=settings.outbox_retention_days)
         Relay(make_session_factory(engine), settings, options=options).run(stop)
@@ -41,7 +35,7 @@ def run_relay(settings: WorkerSettings, stop: threading.Event) -> None:
 
 
 def reconcile(settings: WorkerSettings) -> int:
-    engine = worker_engine(settings)
+    engine = make_engine(settings.database_url)
     relay = Relay(make_session_factory(engine), settings)
     try:
         return relay.reconcile()
@@ -61,7 +55,7 @@ def run_stats_consumer(settings: WorkerSettings, stop: threading.Event) -> None:
 def _run_consumer(
     consumer: type[StreamConsumer], settings: WorkerSettings, stop: threading.Event
 ) -> None:
-    engine = worker_engine(settings)
+    engine = make_engine(settings.database_url)
     try:
         consumer(make_session_factory(engine), settings).run(stop)
     finally:
@@ -70,7 +64,7 @@ def _run_consumer(
 
 def run_notification_consumer(settings: WorkerSettings, stop: threading.Event) -> None:
     """The consumer and the webhook sender, each in its own thread."""
-    engine = worker_engine(settings)
+    engine = make_engine(settings.database_url)
     session_factory = make_session_factory(engine)
     sender = WebhookSender(session_factory, options=WebhookOptions())
     thread = threading.Thread(target=sender.run, args=(stop,), name="webhooks", daemon=True)

@@ -78,6 +78,14 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+}
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for either supported database, with the settings each one needs."""
     # Bound values may be victim data: they must never reach an exception message or a log.
@@ -103,14 +111,6 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     engine = create_engine(url, **kwargs)
     event.listen(engine, "checkout", _refuse_closed_socket)
     return engine
-
-
-KEEPALIVES = {
-    "keepalives": 1,
-    "keepalives_idle": 30,
-    "keepalives_interval": 5,
-    "keepalives_count": 3,
-}
 
 
 def _refuse_closed_socket(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:

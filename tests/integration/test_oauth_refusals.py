@@ -32,6 +32,7 @@ from services.clients.queries import DISABLED, REVOKED
 from services.clients.refusals import CHANNEL, Refusals
 from tests.conftest import is_postgres
 from tests.support.agencies import Agencies, Agency, basic_auth, fetch_token
+from tests.support.backends import terminate_backends
 from tests.support.stream import wait_for
 
 PROBE = "/v1/oauth-refusals-probe"
@@ -268,14 +269,9 @@ def test_a_killed_listener_connection_falls_back_to_the_database_then_reloads(
     kept = police.new_token()
     listening(app)
     monkeypatch.setattr(refusals, "RETRY_S", (1.5,))  # stays away long enough to be seen away
-    with rt.engine.connect() as admin:
-        killed = admin.execute(
-            text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND application_name = :name"
-            ),
-            {"name": refusals.APPLICATION_NAME},
-        ).scalar_one()
+    killed = terminate_backends(
+        rt.engine, "application_name = :name", name=refusals.APPLICATION_NAME
+    )
     assert killed >= 1
     wait_for(lambda: not in_memory(app), timeout=2.0, what="the memory distrusted")
 
