@@ -13,6 +13,7 @@ from coordination.http import (
     metrics,
     request_log,
     stream,
+    transaction,
 )
 from coordination.long_running import freeze_startup_heap
 from coordination.runtime import EXTENSION, Runtime
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     auth.init_app(app)
     api.init_app(app)
     access_records.init_app(app)
+    transaction.init_app(app)
     stream.init_app(app)
     return app
 

@@ -11,7 +11,7 @@ from coordination.config import Settings
 from services.actor import SYSTEM, Actor
 from services.clock import Clock, SystemClock
 from services.db import make_engine, make_session_factory
-from services.unit_of_work import UnitOfWork
+from services.unit_of_work import SharedTransaction, UnitOfWork
 
 EXTENSION = "coordination"
 
@@ -28,8 +28,12 @@ class Runtime:
         engine = make_engine(settings.database_url)
         return cls(settings, engine, make_session_factory(engine), clock or SystemClock())
 
-    def uow(self, actor: Actor = SYSTEM, request_id: str = "") -> UnitOfWork:
-        return UnitOfWork(self.session_factory, self.clock, actor=actor, request_id=request_id)
+    def uow(
+        self, actor: Actor = SYSTEM, request_id: str = "", joins: SharedTransaction | None = None
+    ) -> UnitOfWork:
+        return UnitOfWork(
+            self.session_factory, self.clock, actor=actor, request_id=request_id, joins=joins
+        )
 
 
 def runtime(app: Flask | None = None) -> Runtime:

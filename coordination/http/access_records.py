@@ -3,20 +3,24 @@
 Reads and refusals too (401, 403, the policy's 404, 429). The record holds the action the view
 declares (`authorize`), "unknown" when nothing was routed, and the resource as the route
 template filled with the path's ids: never a query string, a body or an unrouted raw path.
-It is written after the response is made and before it is sent, by the process's group-commit
-writer (services/access_records/writer.py): concurrent requests' records share one transaction,
-and each request waits for its own record's commit. A failure to write it is logged (the request
+It is written after the response is made and before it is sent. A write's record is committed
+in the write's own transaction (transaction.py): if that commit fails, the answer becomes the
+failure, recorded as such. Every other record goes to the process's group-commit writer
+(services/access_records/writer.py): concurrent requests' records share one transaction, and
+each request waits for its own record's commit. A failure to write one is logged (the request
 has already been handled) and counted.
 """
 
 import logging
 import re
+from dataclasses import replace
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, make_response, request
 from prometheus_client import Counter
 
 from coordination.auth.guard import API_PREFIX
 from coordination.http.request_log import request_id
+from coordination.http.transaction import pending_transaction
 from coordination.runtime import runtime
 from services.access_records.commands import RecordAccess
 from services.access_records.handlers import record_accesses
@@ -70,6 +74,16 @@ def init_app(app: Flask) -> None:
             method=request.method,
             case_id=case_id(),
         )
+        written = pending_transaction()
+        if written is not None:
+            try:
+                record_accesses([cmd], rt.uow(joins=written))
+                written.commit()
+                return response
+            except Exception as exc:  # the write is lost: the client is told so
+                written.abandon()
+                response = make_response(current_app.handle_user_exception(exc))
+                cmd = replace(cmd, status=response.status_code)
         try:
             writer.write(cmd)
         except Exception:

@@ -21,13 +21,15 @@
 * **Idempotency-Key**: decorate a write with `@idempotent` (below `@authorize`). Same key and
   request within 24 h: the first answer (status, body, ETag/Location) is replayed with
   `Idempotent-Replayed: true`; another request with the key: 422; the first still running: 409.
-  Keys are per client.
+  Keys are per client. The answer is kept in the write's own transaction (transaction.py); if
+  that is lost, the key is released.
 * **Pagination**: `page_request(list_name)` reads `?limit=` (1-200, default 50) and
   `?cursor=` (opaque, signed; anything else 422) into a `services.pagination.PageRequest`;
   `page_response(items, page, list_name)` answers `{"items": [...], "next_cursor": ...}`.
 """
 
 import functools
+import logging
 import re
 from collections.abc import Callable
 from typing import Any, ParamSpec
@@ -37,7 +39,9 @@ from flask import Response, current_app, json, make_response, request
 from coordination.auth.guard import current_actor
 from coordination.http.errors import ApiError
 from coordination.http.request_log import request_id
+from coordination.http.transaction import request_transaction
 from coordination.runtime import runtime
+from services.actor import Actor
 from services.crypto import master_key_ring
 from services.idempotency.handlers import (
     StoredResponse,
@@ -50,6 +54,7 @@ from services.pagination import Page, PageRequest, check_limit, decode_cursor, e
 from services.unit_of_work import UnitOfWork
 
 P = ParamSpec("P")
+log = logging.getLogger("coordination.idempotency")
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -95,8 +100,9 @@ def optional_if_match() -> int | None:
 
 
 def request_uow() -> UnitOfWork:
-    """A unit of work for this request: its events carry the actor and the request id."""
-    return runtime().uow(current_actor(), request_id())
+    """A unit of work in this request's transaction (transaction.py): its events carry the actor
+    and the request id, and it commits with the request's access record."""
+    return runtime().uow(current_actor(), request_id(), request_transaction())
 
 
 def json_response(
@@ -146,20 +152,31 @@ def idempotent(view: Callable[P, Any]) -> Callable[P, Response]:
         except Exception as exc:  # turned into its problem response below
             response = make_response(current_app.handle_user_exception(exc))
         if response.status_code >= 500:
-            release_key(rt.uow(actor), actor.client_id, key)
+            release_key(request_uow(), actor.client_id, key)
             return response
         kept = {
             name: response.headers[name] for name in REPLAYED_HEADERS if name in response.headers
         }
+        # Stored in the write's own transaction: if that is lost, so is the stored answer, and
+        # the claim is released for the client's retry.
         complete_key(
-            rt.uow(actor),
+            request_uow(),
             actor.client_id,
             key,
             StoredResponse(response.status_code, response.get_data(as_text=True), kept),
         )
+        request_transaction().if_lost(lambda: _release_quietly(rt.uow(actor), actor, key))
         return response
 
     return wrapper
+
+
+def _release_quietly(uow: UnitOfWork, actor: Actor, key: str) -> None:
+    """After a lost commit the database may well be down: the claim's lease then frees it."""
+    try:
+        release_key(uow, actor.client_id, key)
+    except Exception:
+        log.warning("idempotency key not released", exc_info=True)
 
 
 # ---- pagination ----------------------------------------------------------------------------

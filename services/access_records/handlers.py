@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from services.access_records.commands import RecordAccess
 from services.access_records.events import AccessRecorded
 from services.actor import SYSTEM, Actor
-from services.outbox.writer import insert_rows, outbox_values
+from services.outbox.writer import outbox_values
 from services.unit_of_work import UnitOfWork
 
 #: Refusals: no token or a bad one, a missing scope, the policy's "not found", the rate limit.
@@ -21,7 +21,7 @@ def record_accesses(cmds: Sequence[RecordAccess], uow: UnitOfWork) -> None:
         rows = [
             outbox_values(access_recorded(cmd), now, _actor(cmd), cmd.request_id) for cmd in cmds
         ]
-        insert_rows(uow.session, rows)
+        uow.write_rows(rows)
         uow.commit()
 
 

@@ -10,6 +10,8 @@ write runs, so a second request with the same key sees it at once:
 * any other request hash: `InvalidInput` (422).
 
 Answers of 5xx are not kept (the key is released), so a client may retry after an outage.
+The answer is kept (or the key released) in the transaction of the write itself when the caller
+passes a unit of work that joins it: then a write is never committed without its kept answer.
 """
 
 import hashlib
@@ -112,12 +114,12 @@ def claim_key(uow: UnitOfWork, client_id: str, key: str, req_hash: str) -> Store
 def complete_key(uow: UnitOfWork, client_id: str, key: str, response: StoredResponse) -> None:
     with uow:
         record = uow.session.get(IdempotencyRecord, (client_id, key))
-        if record is None:  # pragma: no cover - purged mid-request
-            return
-        record.state = DONE
-        record.status_code = response.status_code
-        record.response_body = response.body
-        record.response_headers = json.dumps(response.headers, sort_keys=True)
+        if record is not None:  # else purged mid-request: nothing to keep
+            record.state = DONE
+            record.status_code = response.status_code
+            record.response_body = response.body
+            record.response_headers = json.dumps(response.headers, sort_keys=True)
+        # Even with nothing to keep: in a shared transaction, ending without it rolls back.
         uow.commit()
 
 
