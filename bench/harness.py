@@ -9,7 +9,9 @@ server in turn the service (`coordination serve --server S`) next to the baselin
 (bench/baseline_app.py) with the same server settings (a scenario with `background=False` gets
 a service of its own, `serve --no-background`: an API node). Each measurement is repeated and the
 median kept; repeats of all the scenarios on one server are interleaved, so a noisy moment on
-the machine hits them alike. Results: a table on stdout and bench/results.json.
+the machine hits them alike, and so are those of the Python scenarios (a ceiling measured without
+HTTP), with the HTTP repeats on the default server. Results: a table on stdout and
+bench/results.json.
 
 Settings (environment):
     BENCH_QUICK=1              short runs (1 x 3 s, 1 s warm-up): the whole run in under a minute
@@ -47,7 +49,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import psycopg
 
@@ -239,7 +241,11 @@ def run_http_on_server(
     context: Context,
     prepared: dict[str, Prepared],
     skipped: dict[str, str],
+    between: list[Figure] | None = None,
 ) -> list[Figure]:
+    """The HTTP scenarios on SERVER; each repeat also takes one of each figure of BETWEEN (the
+    Python scenarios, with no server)."""
+    between = between or []
     keys = sorted({process_key(s) for s, _ in scenarios})
     with ExitStack() as stack:
         processes: dict[ProcessKey, ServerProcess] = {}
@@ -283,6 +289,8 @@ def run_http_on_server(
 
         for scenario, connections, lua in runnable:
             load(scenario, connections, lua, config.warmup_s)
+        for figure in between:
+            python_sample(figure, context, config.warmup_s)
         figures = [Figure(s, server, c, []) for s, c, _ in runnable]
         for repeat in range(config.repeats):
             for figure, (scenario, connections, lua) in zip(figures, runnable, strict=True):
@@ -295,24 +303,21 @@ def run_http_on_server(
                     + (f", {sample.errors} errors" if sample.errors else "")
                     + (f", {sample.non_2xx} non-2xx" if sample.non_2xx else "")
                 )
-        return figures
+            for figure in between:
+                sample = python_sample(figure, context, config.duration_s)
+                figure.samples.append(sample)
+                progress(
+                    f"{figure.scenario.name} {figure.connections} threads run"
+                    f" {repeat + 1}/{config.repeats}: {sample.requests_per_s:.0f}"
+                    f" {cast(PythonScenario, figure.scenario).unit}/s,"
+                    f" p50 {sample.p50_ms:.2f} ms, p99 {sample.p99_ms:.2f} ms"
+                )
+        return figures + between
 
 
-def run_python(scenario: PythonScenario, config: Config, context: Context) -> list[Figure]:
-    figures = []
-    for threads in scenario.threads:
-        scenario.run(context, threads, config.warmup_s)
-        figure = Figure(scenario, None, threads, [])
-        for repeat in range(config.repeats):
-            sample = scenario.run(context, threads, config.duration_s)
-            figure.samples.append(sample)
-            progress(
-                f"{scenario.name} {threads} threads run {repeat + 1}/{config.repeats}:"
-                f" {sample.requests_per_s:.0f} {scenario.unit}/s,"
-                f" p50 {sample.p50_ms:.2f} ms, p99 {sample.p99_ms:.2f} ms"
-            )
-        figures.append(figure)
-    return figures
+def python_sample(figure: Figure, context: Context, seconds: float) -> Sample:
+    """One measurement of a Python scenario's figure (its `connections` are threads)."""
+    return cast(PythonScenario, figure.scenario).run(context, figure.connections, seconds)
 
 
 # -- reporting ----------------------------------------------------------------------------------
@@ -467,6 +472,15 @@ def measure(
         for scenario in http:
             for server in config.servers_of(scenario):
                 plan.setdefault(server, []).append(scenario)
+        between: list[Figure] = []
+        for pscenario in python:
+            try:
+                extras[pscenario.name] = pscenario.setup(context) if pscenario.setup else {}
+            except SetupError as exc:
+                skipped[pscenario.name] = str(exc)
+                progress(f"{pscenario.name}: skipped, setup failed: {exc}")
+                continue
+            between += [Figure(pscenario, None, t, []) for t in pscenario.threads]
         prepared: dict[str, Prepared] = {}
         for server, on_server in plan.items():
             # The baseline at every connection count measured on this server, so each figure
@@ -475,19 +489,16 @@ def measure(
             counts[BASELINE] = tuple(sorted({c for cs in counts.values() for c in cs}))
             ordered = [baseline, *(s for s in on_server if s is not baseline)]
             figures += run_http_on_server(
-                server, [(s, counts[s.name]) for s in ordered], config, context, prepared, skipped
+                server,
+                [(s, counts[s.name]) for s in ordered],
+                config,
+                context,
+                prepared,
+                skipped,
+                between if server == config.server else None,
             )
         for name, ready in prepared.items():
             extras[name] = ready.fields
-        context.base_url = ""
-        for pscenario in python:
-            try:
-                extras[pscenario.name] = pscenario.setup(context) if pscenario.setup else {}
-            except SetupError as exc:
-                skipped[pscenario.name] = str(exc)
-                progress(f"{pscenario.name}: skipped, setup failed: {exc}")
-                continue
-            figures += run_python(pscenario, config, context)
     if not config.keep:
         shutil.rmtree(workdir, ignore_errors=True)
     rows = [row(f, config, extras.get(f.scenario.name, {})) for f in figures]
