@@ -56,7 +56,13 @@ def list_entries(
     return Page(items, str(items[-1].index) if more and items else None)
 
 
+#: The largest index the log's BIGINT column can hold: any beyond it names no entry.
+MAX_INDEX = 2**63 - 1
+
+
 def get_entry(session: Session, actor: Actor, index: int) -> AuditEntry:
+    if index > MAX_INDEX:  # the database would refuse to compare it at all
+        raise NotFound("no such audit entry")
     entry = session.scalars(
         select(AuditEntry).where(AuditEntry.index == index, entry_filter(actor))
     ).one_or_none()

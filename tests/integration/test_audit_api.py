@@ -168,8 +168,10 @@ def test_entries_need_the_audit_read_scope(agencies: Agencies) -> None:
     assert police.get("/v1/audit/review?month=2026-01").status_code == 403
 
 
-def test_unknown_entry_answers_404(agencies: Agencies) -> None:
-    assert agencies.new("auditor").get("/v1/audit/entries/999999999").status_code == 404
+@pytest.mark.parametrize("index", ["999999999", str(2**63), "399965967639192516204286705664"])
+def test_unknown_entry_answers_404(agencies: Agencies, index: str) -> None:
+    """Also past the largest index a BIGINT holds (a 500 before, found by test_api_fuzz)."""
+    assert agencies.new("auditor").get(f"/v1/audit/entries/{index}").status_code == 404
 
 
 # ---- checkpoints and proofs ----------------------------------------------------------------

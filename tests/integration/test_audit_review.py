@@ -91,7 +91,9 @@ def test_support_center_reviews_only_access_to_its_own_cases(
     assert review_of(body, org)["identity_reads"] == 1
 
 
-@pytest.mark.parametrize("month", ["2024-13", "2024-3", "", "march"])
+@pytest.mark.parametrize(
+    "month", ["2024-13", "2024-3", "", "march", "0000-01", "1000-01", "9999-12"]
+)
 def test_review_refuses_a_bad_month(agencies: Agencies, month: str) -> None:
     assert agencies.new("auditor").get(f"/v1/audit/review?month={month}").status_code == 422
 

@@ -13,7 +13,9 @@ from services.audit.models import OUTCOMES, AuditCosignature, AuditEntry, format
 from services.audit.queries import CheckpointView, ConsistencyProof, InclusionProof
 from services.audit.review import MonthlyReview
 
-_MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+#: Years 2000 to 2999: the service's own era (year 0, or 10000 at the end of 9999-12, is no date
+#: Python can hold, and Seoul's offset before 1908 was not a whole minute).
+_MONTH = r"^2\d{3}-(0[1-9]|1[0-2])$"
 
 
 class EntryQuery(Schema):
