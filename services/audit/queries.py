@@ -90,7 +90,8 @@ def get_checkpoint(session: Session, size: int | None = None) -> CheckpointView:
         stmt = stmt.order_by(AuditCheckpoint.size.desc()).limit(1)
     else:
         stmt = stmt.where(AuditCheckpoint.size == size)
-    checkpoint = session.scalars(stmt).one_or_none()
+    # A size past any BIGINT is no checkpoint's (and the database would refuse to compare it).
+    checkpoint = None if (size or 0) > MAX_INDEX else session.scalars(stmt).one_or_none()
     if checkpoint is None:
         raise NotFound("no signed checkpoint" + (f" of size {size}" if size is not None else ""))
     return view_checkpoint(session, checkpoint)

@@ -260,6 +260,7 @@ def test_proofs_beyond_the_log_answer_404(agencies: Agencies) -> None:
     huge = 10**20
     assert auditor.get(f"/v1/audit/proofs/inclusion?index=0&tree_size={huge}").status_code == 404
     assert auditor.get(f"/v1/audit/proofs/consistency?first=1&second={huge}").status_code == 404
+    assert auditor.get(f"/v1/audit/checkpoint?tree_size={huge}").status_code == 404
 
 
 def test_proofs_read_logarithmically_many_rows(agencies: Agencies, rt: Runtime) -> None:
