@@ -52,13 +52,9 @@ class SharedTransaction:
         self._if_lost.append(undo)
 
     def commit(self) -> None:
-        """The units' outbox rows, then the commit; on failure, `abandon()` and raise."""
-        try:
-            insert_rows(self.session, self._rows)
-            self.session.commit()
-        except BaseException:
-            self.abandon()
-            raise
+        """The units' outbox rows, then the commit. If it fails, the owner calls `abandon()`."""
+        insert_rows(self.session, self._rows)
+        self.session.commit()
         self._rows, self._if_lost, self.pending = [], [], False
 
     def rollback(self) -> None:

@@ -80,7 +80,7 @@ def init_app(app: Flask) -> None:
                 record_accesses([cmd], rt.uow(joins=written))
                 written.commit()
                 return response
-            except Exception as exc:  # the write is lost: the client is told so
+            except Exception as exc:  # the write is lost: undone, and the client told so
                 written.abandon()
                 response = make_response(current_app.handle_user_exception(exc))
                 cmd = replace(cmd, status=response.status_code)

@@ -41,7 +41,6 @@ from coordination.http.errors import ApiError
 from coordination.http.request_log import request_id
 from coordination.http.transaction import request_transaction
 from coordination.runtime import runtime
-from services.actor import Actor
 from services.crypto import master_key_ring
 from services.idempotency.handlers import (
     StoredResponse,
@@ -165,16 +164,16 @@ def idempotent(view: Callable[P, Any]) -> Callable[P, Response]:
             key,
             StoredResponse(response.status_code, response.get_data(as_text=True), kept),
         )
-        request_transaction().if_lost(lambda: _release_quietly(rt.uow(actor), actor, key))
+        request_transaction().if_lost(lambda: _release_quietly(rt.uow(actor), actor.client_id, key))
         return response
 
     return wrapper
 
 
-def _release_quietly(uow: UnitOfWork, actor: Actor, key: str) -> None:
+def _release_quietly(uow: UnitOfWork, client_id: str, key: str) -> None:
     """After a lost commit the database may well be down: the claim's lease then frees it."""
     try:
-        release_key(uow, actor.client_id, key)
+        release_key(uow, client_id, key)
     except Exception:
         log.warning("idempotency key not released", exc_info=True)
 

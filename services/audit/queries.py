@@ -56,12 +56,8 @@ def list_entries(
     return Page(items, str(items[-1].index) if more and items else None)
 
 
-#: The largest index the log's BIGINT column can hold: any beyond it names no entry.
-MAX_INDEX = 2**63 - 1
-
-
 def get_entry(session: Session, actor: Actor, index: int) -> AuditEntry:
-    if index > MAX_INDEX:  # the database would refuse to compare it at all
+    if index > MAX_TREE_SIZE:  # would not even bind
         raise NotFound("no such audit entry")
     entry = session.scalars(
         select(AuditEntry).where(AuditEntry.index == index, entry_filter(actor))
@@ -89,9 +85,9 @@ def get_checkpoint(session: Session, size: int | None = None) -> CheckpointView:
     if size is None:
         stmt = stmt.order_by(AuditCheckpoint.size.desc()).limit(1)
     else:
+        _check_possible(size)
         stmt = stmt.where(AuditCheckpoint.size == size)
-    # A size past any BIGINT is no checkpoint's (and the database would refuse to compare it).
-    checkpoint = None if (size or 0) > MAX_INDEX else session.scalars(stmt).one_or_none()
+    checkpoint = session.scalars(stmt).one_or_none()
     if checkpoint is None:
         raise NotFound("no signed checkpoint" + (f" of size {size}" if size is not None else ""))
     return view_checkpoint(session, checkpoint)
